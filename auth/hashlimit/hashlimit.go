@@ -1,0 +1,420 @@
+// Package hashlimit bounds the password hashing that runs at once, so that a
+// login flood cannot starve the rest of the server. bcrypt is the most
+// expensive thing twostep does: one compare at the configured cost holds a
+// core for a quarter of a second. A Limiter runs each hash under a limit,
+// queues a few more for a short while, and refuses the rest with ErrBusy,
+// which the API reports as RATE_LIMITED.
+//
+// # Policy
+//
+// Two goals pull against each other. Logins alone must get nearly all of
+// the machine's hashing capacity, which needs one hash per core; yet cheap
+// requests (a JWT check and an indexed read) must stay fast during a flood,
+// which needs a core that no hash holds, because a hash is never
+// interrupted and the Go scheduler shares a busy core in 10 ms slices, so a
+// request that waits behind a hash a few times is already slow. No fixed
+// limit meets both on a small machine: on 2 cores, a limit of 2 leaves
+// nothing for cheap requests and a limit of 1 wastes half of the hashing.
+//
+// So the limit follows the other work. Every request counts as other work
+// (Middleware, Track) except while it is inside Do, waiting for or running
+// a hash. The effective limit is MaxInFlight minus one for each piece of
+// other work in flight, and never below MinInFlight: each cheap request in
+// flight gets a core of its own, and hashing keeps at least MinInFlight. A
+// running hash is never stopped; a lower limit only holds back the next
+// one. Holding back a waiter costs little: a cheap request is over in about
+// a millisecond, and its end lets the waiter start at once.
+//
+// Cheap requests come one after another, with short gaps between them (a
+// client reading one response before sending the next). A hash started in
+// such a gap would then hold a core for a quarter of a second while the
+// cheap requests are back, so the reservation outlives the last cheap
+// request by Linger (default 50 ms). Only work that did not hash sets the
+// linger: the parts of a login around its own hash do not, so logins alone
+// still run MaxInFlight hashes.
+//
+// A waiter is served in arrival order. Do refuses at once when MaxQueue
+// hashes already wait, or when the queue ahead, at the current limit and
+// the recent time per hash, would take longer than MaxWait; a waiter still
+// waiting after MaxWait gives up.
+package hashlimit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ErrBusy is returned by Do when fn was not run because the hashing
+// capacity is taken: the queue is full, the wait would exceed MaxWait, or
+// ctx ended while waiting.
+var ErrBusy = errors.New("hashlimit: busy")
+
+// Options configures a Limiter. Zero values select the defaults.
+type Options struct {
+	// MaxInFlight is the limit on hashes running while nothing else is in
+	// flight. Default runtime.GOMAXPROCS(0): one per core.
+	MaxInFlight int
+	// MinInFlight is the limit however much other work is in flight.
+	// Default 1; at most MaxInFlight.
+	MinInFlight int
+	// MaxQueue is how many hashes may wait for a slot. Default
+	// 4*MaxInFlight; negative means none may wait.
+	MaxQueue int
+	// MaxWait is the longest a hash waits for a slot. Default 2s.
+	MaxWait time.Duration
+	// Linger is how long a core stays reserved after the last other work
+	// ended. Default 50ms; negative means not at all.
+	Linger time.Duration
+}
+
+// Limiter bounds concurrent hashing. Create one with New and share it; it is
+// safe for concurrent use.
+type Limiter struct {
+	max, min, maxQueue int
+	maxWait, linger    time.Duration
+
+	mu        sync.Mutex
+	inFlight  int       // hashes running
+	queue     []*waiter // hashes waiting, oldest first
+	other     int       // tracked work in flight outside Do
+	lastOther time.Time // when work that did not hash last ended
+	lastEnd   time.Time // when a hash last ended
+	perHash   time.Duration
+	wakeAt    time.Time // when a pending timer calls dispatch, if any
+	stats     Stats
+}
+
+type waiter struct {
+	ready   chan struct{} // closed when granted
+	granted bool
+}
+
+// New returns a Limiter with o's defaults filled in.
+func New(o Options) *Limiter {
+	l := &Limiter{max: o.MaxInFlight, min: o.MinInFlight, maxQueue: o.MaxQueue, maxWait: o.MaxWait, linger: o.Linger}
+	if l.max <= 0 {
+		l.max = runtime.GOMAXPROCS(0)
+	}
+	if l.min <= 0 {
+		l.min = 1
+	}
+	l.min = min(l.min, l.max)
+	switch {
+	case l.maxQueue == 0:
+		l.maxQueue = 4 * l.max
+	case l.maxQueue < 0:
+		l.maxQueue = 0
+	}
+	if l.maxWait <= 0 {
+		l.maxWait = 2 * time.Second
+	}
+	switch {
+	case l.linger == 0:
+		l.linger = 50 * time.Millisecond
+	case l.linger < 0:
+		l.linger = 0
+	}
+	return l
+}
+
+// Stats is a snapshot of a Limiter, for metrics and tests.
+type Stats struct {
+	InFlight int // hashes running
+	Waiting  int // hashes queued
+	Other    int // tracked work in flight outside Do
+	Limit    int // effective limit now
+
+	Completed uint64 // fn calls that returned (or panicked)
+	Rejected  uint64 // Do calls that returned ErrBusy, the sum of:
+	QueueFull uint64 //   refused because MaxQueue hashes waited
+	TooLong   uint64 //   refused or given up because of MaxWait
+	Canceled  uint64 //   given up because ctx ended
+}
+
+// Stats returns the current counts.
+func (l *Limiter) Stats() Stats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.stats
+	s.InFlight, s.Waiting, s.Other, s.Limit = l.inFlight, len(l.queue), l.other, l.limit(time.Now())
+	return s
+}
+
+// Do runs fn, a password hash or compare, once a slot is free, and returns
+// nil after fn returns. It returns ErrBusy without running fn if MaxQueue
+// hashes are already waiting, if the wait would exceed MaxWait, or if ctx
+// ends first. If ctx comes from a request that Middleware tracks, that
+// request stops counting as other work while Do waits and runs.
+func (l *Limiter) Do(ctx context.Context, fn func()) error {
+	tr := fromContext(ctx, l)
+
+	l.mu.Lock()
+	now := time.Now()
+	l.suspend(tr)
+	// The caller no longer counts as other work, which may free a slot
+	// for an earlier waiter.
+	l.dispatch(now)
+	if ctx.Err() != nil {
+		l.stats.Canceled++
+		return l.rejectLocked(tr)
+	}
+	if len(l.queue) == 0 && l.inFlight < l.limit(now) {
+		l.inFlight++
+		l.mu.Unlock()
+		return l.run(fn, tr)
+	}
+	if len(l.queue) >= l.maxQueue {
+		l.stats.QueueFull++
+		return l.rejectLocked(tr)
+	}
+	if l.expectedWait(now) > l.maxWait {
+		l.stats.TooLong++
+		return l.rejectLocked(tr)
+	}
+	w := &waiter{ready: make(chan struct{})}
+	l.queue = append(l.queue, w)
+	l.dispatch(now) // arms the wake-up if only the linger holds w back
+	l.mu.Unlock()
+
+	timer := time.NewTimer(l.maxWait)
+	defer timer.Stop()
+	var canceled bool
+	select {
+	case <-w.ready:
+		return l.run(fn, tr)
+	case <-ctx.Done():
+		canceled = true
+	case <-timer.C:
+	}
+
+	l.mu.Lock()
+	if w.granted {
+		// Granted just as the caller gave up: pass the slot on.
+		l.inFlight--
+		l.dispatch(time.Now())
+	} else {
+		l.queue = slices.DeleteFunc(l.queue, func(q *waiter) bool { return q == w })
+	}
+	if canceled {
+		l.stats.Canceled++
+	} else {
+		l.stats.TooLong++
+	}
+	return l.rejectLocked(tr)
+}
+
+// rejectLocked counts a refusal, unlocks l and returns ErrBusy.
+func (l *Limiter) rejectLocked(tr *tracker) error {
+	l.stats.Rejected++
+	l.resume(tr)
+	l.mu.Unlock()
+	return ErrBusy
+}
+
+// run runs fn in a slot that is already counted in l.inFlight.
+func (l *Limiter) run(fn func(), tr *tracker) error {
+	start := time.Now()
+	defer func() {
+		end := time.Now()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.inFlight--
+		l.stats.Completed++
+		l.observe(end.Sub(start))
+		l.lastEnd = end
+		// Hand the slot on before the caller counts as other work again:
+		// what remains of its request is short, and counting it would
+		// hold the slot empty meanwhile.
+		l.dispatch(end)
+		l.resume(tr)
+	}()
+	fn()
+	return nil
+}
+
+// limit returns the effective limit: one core held back per piece of other
+// work in flight, or one while the linger lasts, down to l.min; and one
+// fewer than that during the pause after a hash when other work wants more
+// cores than it has.
+func (l *Limiter) limit(now time.Time) int {
+	reserved := l.other
+	if reserved == 0 && l.lingering(now) {
+		reserved = 1
+	}
+	lim := l.max - reserved
+	if lim >= l.min {
+		return lim
+	}
+	if l.pausing(now) {
+		return l.min - 1
+	}
+	return l.min
+}
+
+func (l *Limiter) lingering(now time.Time) bool {
+	return l.linger > 0 && !l.lastOther.IsZero() && now.Before(l.lastOther.Add(l.linger))
+}
+
+func (l *Limiter) pausing(now time.Time) bool {
+	return !l.lastEnd.IsZero() && now.Before(l.lastEnd.Add(l.pause()))
+}
+
+// pause is how long hashing gives way after a hash while other work is
+// short of cores: half a hash, so hashes then hold a core two thirds of
+// the time.
+func (l *Limiter) pause() time.Duration { return l.perHash / 2 }
+
+// dispatch starts waiters, oldest first, while the limit allows.
+func (l *Limiter) dispatch(now time.Time) {
+	lim := l.limit(now)
+	for len(l.queue) > 0 && l.inFlight < lim {
+		w := l.queue[0]
+		l.queue[0] = nil
+		l.queue = l.queue[1:]
+		w.granted = true
+		l.inFlight++
+		close(w.ready)
+	}
+	if len(l.queue) == 0 || l.inFlight >= l.max {
+		return
+	}
+	// Nothing else would wake the queue when only time holds it back: the
+	// end of the linger or of a pause.
+	var at time.Time
+	if l.other == 0 && l.lingering(now) {
+		at = l.lastOther.Add(l.linger)
+	}
+	if l.pausing(now) {
+		if end := l.lastEnd.Add(l.pause()); at.IsZero() || end.Before(at) {
+			at = end
+		}
+	}
+	if at.IsZero() || (!l.wakeAt.IsZero() && !at.Before(l.wakeAt)) {
+		return
+	}
+	l.wakeAt = at
+	time.AfterFunc(at.Sub(now), l.wake)
+}
+
+func (l *Limiter) wake() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if !now.Before(l.wakeAt) {
+		l.wakeAt = time.Time{}
+	}
+	l.dispatch(now)
+}
+
+// expectedWait estimates how long a new waiter would wait: the rounds of
+// hashing at the current limit until its turn, each as long as a recent
+// hash. Zero until a hash has been timed.
+func (l *Limiter) expectedWait(now time.Time) time.Duration {
+	rounds := len(l.queue)/max(1, l.limit(now)) + 1
+	return time.Duration(rounds) * l.perHash
+}
+
+// observe updates the moving average of time per hash.
+func (l *Limiter) observe(d time.Duration) {
+	if l.perHash == 0 {
+		l.perHash = d
+		return
+	}
+	l.perHash += (d - l.perHash) / 8
+}
+
+// tracker is one piece of other work, usually an HTTP request.
+type tracker struct {
+	l      *Limiter
+	inDo   int  // calls of Do under way for this request
+	hashed bool // called Do: its end does not start the linger
+	done   bool
+}
+
+// Track counts one piece of other work, such as a request that is not a
+// login, as in flight until done is called; while any is in flight, fewer
+// hashes run. Calling done more than once has no further effect. Requests
+// that reach Do should be tracked by Middleware instead, which knows to
+// stop counting them while they wait for a hash.
+func (l *Limiter) Track() (done func()) {
+	return l.track().finish
+}
+
+func (l *Limiter) track() *tracker {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.other++
+	return &tracker{l: l}
+}
+
+func (t *tracker) finish() {
+	l := t.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.done {
+		return
+	}
+	t.done = true
+	if t.inDo == 0 {
+		l.other--
+	}
+	now := time.Now()
+	if !t.hashed {
+		l.lastOther = now
+	}
+	l.dispatch(now)
+}
+
+// suspend stops counting tr as other work while it is inside Do.
+func (l *Limiter) suspend(tr *tracker) {
+	if tr == nil || tr.done {
+		return
+	}
+	tr.hashed = true
+	if tr.inDo == 0 {
+		l.other--
+	}
+	tr.inDo++
+}
+
+// resume counts tr as other work again when it leaves Do.
+func (l *Limiter) resume(tr *tracker) {
+	if tr == nil || tr.done {
+		return
+	}
+	tr.inDo--
+	if tr.inDo == 0 {
+		l.other++
+	}
+}
+
+// Middleware tracks every request as other work (see Track) and lets Do
+// recognise it through the request's context, so that a login stops
+// counting while it waits for and runs its hash.
+func (l *Limiter) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tr := l.track()
+		defer tr.finish()
+		next.ServeHTTP(w, r.WithContext(newContext(r.Context(), tr)))
+	})
+}
+
+type trackerKey struct{}
+
+func newContext(ctx context.Context, tr *tracker) context.Context {
+	return context.WithValue(ctx, trackerKey{}, tr)
+}
+
+// fromContext returns the request tracker of l in ctx, or nil.
+func fromContext(ctx context.Context, l *Limiter) *tracker {
+	tr, _ := ctx.Value(trackerKey{}).(*tracker)
+	if tr == nil || tr.l != l {
+		return nil
+	}
+	return tr
+}
