@@ -2,6 +2,9 @@ module github.com/twostep/twostep
 
 go 1.26.8
 
+// The web client's npm packages are not Go code.
+ignore ./web/node_modules
+
 require (
 	github.com/99designs/gqlgen v0.17.98
 	github.com/golang-jwt/jwt/v5 v5.3.1

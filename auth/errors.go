@@ -1,0 +1,71 @@
+package auth
+
+import (
+	"fmt"
+	"time"
+)
+
+// Code is a stable, machine-readable error code. Clients switch on it (it
+// reaches them as extensions.code), so a code is never renamed or removed.
+type Code string
+
+// The error codes of the API contract.
+const (
+	CodeBadUserInput       Code = "BAD_USER_INPUT"
+	CodeEmailTaken         Code = "EMAIL_TAKEN"
+	CodeInvalidCredentials Code = "INVALID_CREDENTIALS"
+	CodeInvalidOTP         Code = "INVALID_OTP"
+	CodeMFATokenInvalid    Code = "MFA_TOKEN_INVALID"
+	CodeRateLimited        Code = "RATE_LIMITED"
+	CodeOTPDeliveryFailed  Code = "OTP_DELIVERY_FAILED"
+	CodeUnauthenticated    Code = "UNAUTHENTICATED"
+	CodeUnavailable        Code = "SERVICE_UNAVAILABLE"
+	CodeInternal           Code = "INTERNAL_SERVER_ERROR"
+)
+
+// Error is a failure a client may be told about. Message is written for
+// people and never carries internals; Err holds the cause for the log only.
+type Error struct {
+	Code         Code
+	Message      string
+	Field        string        // input field at fault, for CodeBadUserInput
+	AttemptsLeft int           // for CodeInvalidOTP
+	RetryAfter   time.Duration // for CodeRateLimited
+	Err          error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("auth: %s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("auth: %s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errInvalidCredentials() error {
+	return &Error{Code: CodeInvalidCredentials, Message: "Email or password is incorrect."}
+}
+
+func errMFATokenInvalid(cause error) error {
+	return &Error{Code: CodeMFATokenInvalid, Message: "This sign-in attempt has expired or was already used. Please sign in again.", Err: cause}
+}
+
+func errUnauthenticated(cause error) error {
+	return &Error{Code: CodeUnauthenticated, Message: "You must be signed in.", Err: cause}
+}
+
+func errRateLimited(retryAfter time.Duration, cause error) error {
+	if retryAfter < time.Second {
+		retryAfter = time.Second
+	}
+	return &Error{Code: CodeRateLimited, Message: "Too many attempts. Please wait and try again.", RetryAfter: retryAfter, Err: cause}
+}
+
+func errDelivery(cause error) error {
+	return &Error{Code: CodeOTPDeliveryFailed, Message: "We could not send or check the code right now. Please try again later.", Err: cause}
+}
+
+func errUnavailable(cause error) error {
+	return &Error{Code: CodeUnavailable, Message: "The service is temporarily unavailable. Please try again shortly.", Err: cause}
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/twostep/twostep/auth"
+)
+
+// config is the server's configuration, parsed once from the environment
+// (and a .env file) and validated before anything starts.
+type config struct {
+	Port       int
+	Production bool
+
+	DatabaseURL      string
+	DBMaxOpenConns   int
+	DBMaxIdleConns   int
+	DBConnMaxLife    time.Duration
+	DBConnectTimeout time.Duration
+	DBStmtTimeout    time.Duration
+
+	JWTSecret          []byte
+	JWTSecretGenerated bool
+	JWTIssuer          string
+	JWTAudience        string
+	AccessTokenTTL     time.Duration
+	BcryptCost         int
+
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioVerifySID  string
+	TwilioAPIURL     string
+	TwilioTimeout    time.Duration
+
+	CORSOrigins    []string
+	PhoneRegion    string
+	SMSCountries   []int
+	TrustedProxies []netip.Prefix
+	WebDir         string
+	RequestTimeout time.Duration
+	LogLevel       string
+
+	HashMaxInFlight int
+	HashMaxWait     time.Duration
+
+	Limits auth.Limits
+}
+
+// twilioConfigured reports whether codes go out through Twilio (or the
+// emulator named by TWILIO_API_URL) rather than being printed.
+func (c *config) twilioConfigured() bool { return c.TwilioAccountSID != "" }
+
+// loadConfig reads the configuration. Every error names the variable at
+// fault, so a bad value stops start-up with a message a person can act on.
+func loadConfig(getenv func(string) string) (*config, error) {
+	p := parser{getenv: getenv}
+	c := &config{}
+
+	switch env := p.str("APP_ENV", "development"); env {
+	case "development":
+	case "production":
+		c.Production = true
+	default:
+		p.fail("APP_ENV", "must be development or production, got %q", env)
+	}
+	c.Port = p.int("PORT", 8080, 0, 65535)
+	c.DatabaseURL = p.str("DATABASE_URL", "")
+	c.DBMaxOpenConns = p.int("DB_MAX_OPEN_CONNS", 20, 1, 1000)
+	c.DBMaxIdleConns = p.int("DB_MAX_IDLE_CONNS", 10, 0, 1000)
+	c.DBConnMaxLife = p.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute)
+	c.DBConnectTimeout = p.duration("DB_CONNECT_TIMEOUT", 5*time.Second)
+	c.DBStmtTimeout = p.duration("DB_STATEMENT_TIMEOUT", 5*time.Second)
+
+	secret := p.str("JWT_SECRET", "")
+	switch {
+	case secret == "" && c.Production:
+		p.fail("JWT_SECRET", "is required in production (at least %d bytes)", auth.MinSecretLen)
+	case secret == "":
+		c.JWTSecret = make([]byte, 32)
+		_, _ = rand.Read(c.JWTSecret)
+		c.JWTSecretGenerated = true
+	case len(secret) < auth.MinSecretLen:
+		p.fail("JWT_SECRET", "must be at least %d bytes, got %d", auth.MinSecretLen, len(secret))
+	default:
+		c.JWTSecret = []byte(secret)
+	}
+	c.JWTIssuer = p.str("JWT_ISSUER", "twostep")
+	c.JWTAudience = p.str("JWT_AUDIENCE", "twostep")
+	c.AccessTokenTTL = p.duration("ACCESS_TOKEN_TTL", time.Hour)
+	if c.AccessTokenTTL > 24*time.Hour {
+		p.fail("ACCESS_TOKEN_TTL", "must be at most 24h, got %s", c.AccessTokenTTL)
+	}
+	c.BcryptCost = p.int("BCRYPT_COST", auth.DefaultBcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
+	if c.Production && c.BcryptCost < 10 {
+		p.fail("BCRYPT_COST", "must be at least 10 in production, got %d", c.BcryptCost)
+	}
+
+	c.TwilioAccountSID = p.str("TWILIO_ACCOUNT_SID", "")
+	c.TwilioAuthToken = p.str("TWILIO_AUTH_TOKEN", "")
+	c.TwilioVerifySID = p.str("TWILIO_VERIFY_SID", "")
+	c.TwilioAPIURL = p.str("TWILIO_API_URL", "")
+	c.TwilioTimeout = p.duration("TWILIO_TIMEOUT", 10*time.Second)
+	var missing []string
+	for _, v := range []struct{ name, val string }{
+		{"TWILIO_ACCOUNT_SID", c.TwilioAccountSID},
+		{"TWILIO_AUTH_TOKEN", c.TwilioAuthToken},
+		{"TWILIO_VERIFY_SID", c.TwilioVerifySID},
+	} {
+		if v.val == "" {
+			missing = append(missing, v.name)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+	case c.Production:
+		p.fail(strings.Join(missing, ", "), "required in production")
+	case len(missing) < 3:
+		p.fail(strings.Join(missing, ", "), "must be set too (set all three Twilio variables, or none to print codes in development)")
+	}
+
+	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", []string{
+		"http://localhost:3000", "http://127.0.0.1:3000",
+		"http://localhost:5173", "http://127.0.0.1:5173",
+	})
+	for _, o := range c.CORSOrigins {
+		if o == "*" {
+			p.fail("CORS_ALLOWED_ORIGINS", "must list origins, not *")
+		}
+	}
+	c.PhoneRegion = p.str("PHONE_DEFAULT_REGION", "US")
+	for _, s := range p.list("SMS_ALLOWED_COUNTRY_CODES", nil) {
+		n, err := strconv.Atoi(strings.TrimPrefix(s, "+"))
+		if err != nil || n < 1 || n > 999 {
+			p.fail("SMS_ALLOWED_COUNTRY_CODES", "must be country calling codes like 1,44,49, got %q", s)
+			continue
+		}
+		c.SMSCountries = append(c.SMSCountries, n)
+	}
+	for _, s := range p.list("TRUSTED_PROXIES", nil) {
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				p.fail("TRUSTED_PROXIES", "must be IP addresses or CIDR prefixes, got %q", s)
+				continue
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+	}
+	c.WebDir = p.str("WEB_DIR", "web/dist")
+	c.RequestTimeout = p.duration("REQUEST_TIMEOUT", 15*time.Second)
+	c.LogLevel = p.str("LOG_LEVEL", "info")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.fail("LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	c.HashMaxInFlight = p.int("HASH_MAX_IN_FLIGHT", 0, 0, 1024)
+	c.HashMaxWait = p.duration("HASH_MAX_WAIT", 2*time.Second)
+
+	d := auth.DefaultLimits()
+	c.Limits = auth.Limits{
+		RegisterPerIP:       auth.Limit{Max: p.int("LIMIT_REGISTER_PER_IP", d.RegisterPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_REGISTER_PER_IP_WINDOW", d.RegisterPerIP.Window)},
+		LoginPerIP:          auth.Limit{Max: p.int("LIMIT_LOGIN_PER_IP", d.LoginPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_LOGIN_PER_IP_WINDOW", d.LoginPerIP.Window)},
+		VerifyPerIP:         auth.Limit{Max: p.int("LIMIT_VERIFY_PER_IP", d.VerifyPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_VERIFY_PER_IP_WINDOW", d.VerifyPerIP.Window)},
+		AccountFreeFailures: p.int("LIMIT_ACCOUNT_FREE_FAILURES", d.AccountFreeFailures, 1, 1000),
+		AccountMaxBlock:     p.duration("LIMIT_ACCOUNT_MAX_BLOCK", d.AccountMaxBlock),
+		AccountPerHour:      p.int("LIMIT_ACCOUNT_FAILURES_PER_HOUR", d.AccountPerHour, 1, 100),
+		PhoneCooldown:       p.duration("LIMIT_PHONE_COOLDOWN", d.PhoneCooldown),
+		PhonePerHour:        p.int("LIMIT_PHONE_PER_HOUR", d.PhonePerHour, 1, 1e6),
+		PhonePerDay:         p.int("LIMIT_PHONE_PER_DAY", d.PhonePerDay, 1, 1e6),
+		SMSPerHour:          p.int("LIMIT_SMS_PER_HOUR", d.SMSPerHour, 1, 1e9),
+	}
+	if c.Limits.PhoneCooldown == 0 {
+		c.Limits.PhoneCooldown = -1 // 0 in the environment turns it off
+	}
+	return c, p.err()
+}
+
+// parser reads typed variables and collects every problem, so one start
+// reports them all.
+type parser struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (p *parser) fail(name, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("config: %s: %s", name, fmt.Sprintf(format, args...)))
+}
+
+func (p *parser) err() error { return errors.Join(p.errs...) }
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) int(name string, def, lo, hi int) int {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		p.fail(name, "must be a whole number from %d to %d, got %q", lo, hi, v)
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		p.fail(name, "must be a duration such as 30s, 15m or 1h, got %q", v)
+		return def
+	}
+	return d
+}
+
+func (p *parser) list(name string, def []string) []string {
+	v := p.str(name, "")
+	if v == "" {
+		return def
+	}
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

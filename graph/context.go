@@ -1,0 +1,52 @@
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"github.com/twostep/twostep/auth"
+)
+
+// requestInfo is what the HTTP layer learns about a request before GraphQL
+// runs: who is calling from where, and with which bearer token.
+type requestInfo struct {
+	id       string
+	clientIP string
+	bearer   string
+}
+
+type requestKey struct{}
+type claimsKey struct{}
+
+func newRequestContext(ctx context.Context, ri requestInfo) context.Context {
+	return context.WithValue(ctx, requestKey{}, ri)
+}
+
+func requestFromContext(ctx context.Context) requestInfo {
+	ri, _ := ctx.Value(requestKey{}).(requestInfo)
+	return ri
+}
+
+func newClaimsContext(ctx context.Context, c *auth.Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
+// claimsFromContext returns the claims the @auth directive verified. Fields
+// without @auth never reach it, so a missing value is a wiring bug, and it
+// yields empty claims, which find no user.
+func claimsFromContext(ctx context.Context) *auth.Claims {
+	if c, ok := ctx.Value(claimsKey{}).(*auth.Claims); ok {
+		return c
+	}
+	return &auth.Claims{}
+}
+
+// bearerToken extracts the token of an "Authorization: Bearer <token>"
+// header; any other scheme or shape yields "".
+func bearerToken(header string) string {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}

@@ -1,0 +1,21 @@
+package graph
+
+import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/twostep/twostep/auth"
+)
+
+// authDirective implements @auth: the field runs only for a valid access
+// token, whose claims it puts in the context.
+func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+	return func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+		claims, err := svc.Authenticate(ctx, requestFromContext(ctx).bearer)
+		if err != nil {
+			return nil, err
+		}
+		return next(newClaimsContext(ctx, claims))
+	}
+}
