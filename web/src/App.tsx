@@ -1,0 +1,35 @@
+import { Link, Navigate, Route, Routes } from 'react-router';
+import { Login } from './pages/Login';
+import { Register } from './pages/Register';
+import { Verify } from './pages/Verify';
+import { Welcome } from './pages/Welcome';
+import { Page } from './ui';
+
+/** App is the routes, relative to the router's basename (/app in production). */
+export function App() {
+  return (
+    <>
+      <header className="masthead">
+        <span className="brand">twostep</span>
+      </header>
+      <Routes>
+        <Route path="/" element={<Navigate to="/welcome" replace />} />
+        <Route path="/register" element={<Register />} />
+        <Route path="/login" element={<Login />} />
+        <Route path="/verify" element={<Verify />} />
+        <Route path="/welcome" element={<Welcome />} />
+        <Route path="*" element={<NotFound />} />
+      </Routes>
+    </>
+  );
+}
+
+function NotFound() {
+  return (
+    <Page title="Page not found">
+      <p>
+        There is nothing here. <Link to="/login">Sign in</Link> or <Link to="/register">create an account</Link>.
+      </p>
+    </Page>
+  );
+}

@@ -1,0 +1,187 @@
+// Turning what the API (or the network) said into something a person can act on.
+//
+// The server's contract: every GraphQL error has extensions.code; some carry
+// extensions.field, attemptsLeft or retryAfter. We branch on codes only, never
+// on message text, and anything we do not recognise still gets a sentence.
+import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
+import type { GraphQLFormattedError } from 'graphql';
+
+export type ErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'EMAIL_TAKEN'
+  | 'INVALID_CREDENTIALS'
+  | 'INVALID_OTP'
+  | 'MFA_TOKEN_INVALID'
+  | 'RATE_LIMITED'
+  | 'OTP_DELIVERY_FAILED'
+  | 'UNAUTHENTICATED'
+  | 'INTERNAL_SERVER_ERROR'
+  // Not from the server: the request did not get a GraphQL answer.
+  | 'NETWORK_ERROR'
+  // From the server, but a code this app does not know (a newer server).
+  | 'UNKNOWN';
+
+/** Problem is one thing that went wrong, ready to show. */
+export interface Problem {
+  code: ErrorCode;
+  /** What to tell the person. */
+  message: string;
+  /** The input field it belongs to, if any ("email", "phone", "code", …). */
+  field?: string;
+  attemptsLeft?: number;
+  /** Seconds to wait before trying again. */
+  retryAfter?: number;
+}
+
+const knownCodes = new Set<string>([
+  'BAD_USER_INPUT',
+  'EMAIL_TAKEN',
+  'INVALID_CREDENTIALS',
+  'INVALID_OTP',
+  'MFA_TOKEN_INVALID',
+  'RATE_LIMITED',
+  'OTP_DELIVERY_FAILED',
+  'UNAUTHENTICATED',
+  'INTERNAL_SERVER_ERROR',
+]);
+
+/**
+ * problemsOf lists the problems in an error thrown by Apollo Client (a
+ * mutation's promise or a query's error). It never returns an empty list.
+ */
+export function problemsOf(error: unknown): Problem[] {
+  let errors: readonly GraphQLFormattedError[] = [];
+  if (CombinedGraphQLErrors.is(error)) {
+    errors = error.errors;
+  } else if (ServerError.is(error)) {
+    // A non-2xx answer (a proxy, or a server that rate-limits with 429) may
+    // still carry GraphQL errors with codes; use them if it does.
+    errors = errorsInBody(error.bodyText);
+    if (errors.length === 0) return [fromCode(error.statusCode >= 500 ? 'INTERNAL_SERVER_ERROR' : 'NETWORK_ERROR')];
+  } else {
+    // fetch failed (offline, server down) or the answer was not JSON.
+    return [fromCode('NETWORK_ERROR')];
+  }
+  const problems = errors.map(fromGraphQLError);
+  return problems.length > 0 ? problems : [fromCode('UNKNOWN')];
+}
+
+function errorsInBody(bodyText: string): GraphQLFormattedError[] {
+  try {
+    const body: unknown = JSON.parse(bodyText);
+    if (typeof body === 'object' && body !== null && 'errors' in body && Array.isArray(body.errors)) {
+      return body.errors as GraphQLFormattedError[];
+    }
+  } catch {
+    // Not JSON: an HTML error page or similar.
+  }
+  return [];
+}
+
+function fromGraphQLError(e: GraphQLFormattedError): Problem {
+  const ext = e.extensions ?? {};
+  const raw = typeof ext.code === 'string' ? ext.code : '';
+  const code: ErrorCode = knownCodes.has(raw) ? (raw as ErrorCode) : 'UNKNOWN';
+  const p = fromCode(code, {
+    field: typeof ext.field === 'string' ? ext.field : undefined,
+    attemptsLeft: typeof ext.attemptsLeft === 'number' ? ext.attemptsLeft : undefined,
+    retryAfter: typeof ext.retryAfter === 'number' ? ext.retryAfter : undefined,
+  });
+  // Only input errors are written for the person filling in the form (which
+  // rule the value broke); every other message is for developers.
+  if (code === 'BAD_USER_INPUT' && e.message) p.message = sentence(e.message);
+  return p;
+}
+
+function fromCode(code: ErrorCode, details: Omit<Problem, 'code' | 'message'> = {}): Problem {
+  const p: Problem = { code, message: '' };
+  if (details.field !== undefined) p.field = details.field;
+  if (details.attemptsLeft !== undefined) p.attemptsLeft = details.attemptsLeft;
+  if (details.retryAfter !== undefined) p.retryAfter = details.retryAfter;
+  p.message = messageFor(p);
+  return p;
+}
+
+/** messageFor is the sentence for a problem that has no better one from the server. */
+export function messageFor(p: Pick<Problem, 'code' | 'attemptsLeft' | 'retryAfter'>): string {
+  switch (p.code) {
+    case 'BAD_USER_INPUT':
+      return 'Check this value.';
+    case 'EMAIL_TAKEN':
+      return 'An account with this email already exists. Sign in instead, or use another email.';
+    case 'INVALID_CREDENTIALS':
+      return 'The email or password is wrong.';
+    case 'INVALID_OTP':
+      if (p.attemptsLeft === undefined) return 'That code is wrong.';
+      if (p.attemptsLeft === 0) return 'That code is wrong, and there are no attempts left.';
+      return `That code is wrong. You have ${plural(p.attemptsLeft, 'attempt')} left.`;
+    case 'MFA_TOKEN_INVALID':
+      return 'This sign-in has expired or was already used, so its code no longer works. Sign in again to get a new code.';
+    case 'RATE_LIMITED':
+      return p.retryAfter === undefined
+        ? 'Too many attempts. Wait a little, then try again.'
+        : `Too many attempts. Try again in ${formatDuration(p.retryAfter)}.`;
+    case 'OTP_DELIVERY_FAILED':
+      return 'We could not send the code to your phone. Try again in a moment.';
+    case 'UNAUTHENTICATED':
+      return 'Your session has ended. Sign in again.';
+    case 'NETWORK_ERROR':
+      return 'We could not reach the server. Check your connection and try again.';
+    case 'INTERNAL_SERVER_ERROR':
+    case 'UNKNOWN':
+      return 'Something went wrong on our side. Try again.';
+  }
+}
+
+/** hasCode reports whether any problem has one of the codes. */
+export function hasCode(problems: readonly Problem[], ...codes: ErrorCode[]): boolean {
+  return problems.some((p) => codes.includes(p.code));
+}
+
+// Codes that are about one input even when the server names no field.
+const impliedField: Partial<Record<ErrorCode, string>> = { EMAIL_TAKEN: 'email', INVALID_OTP: 'code' };
+
+/**
+ * splitByField puts each problem that belongs to one of fields at that field
+ * (extensions.field, or the field its code implies) and returns the first of
+ * the rest as the form's problem.
+ */
+export function splitByField<F extends string>(
+  problems: readonly Problem[],
+  fields: readonly F[],
+): { fieldErrors: Partial<Record<F, string>>; formProblem: Problem | null } {
+  const fieldErrors: Partial<Record<F, string>> = {};
+  let formProblem: Problem | null = null;
+  for (const p of problems) {
+    const field = p.field ?? impliedField[p.code];
+    if (field !== undefined && (fields as readonly string[]).includes(field)) {
+      fieldErrors[field as F] ??= p.message;
+    } else {
+      formProblem ??= p;
+    }
+  }
+  return { fieldErrors, formProblem };
+}
+
+/** formatDuration writes seconds the way a person would say them. */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return plural(s, 'second');
+  const m = Math.floor(s / 60);
+  const rest = s % 60;
+  if (m >= 60) {
+    const h = Math.floor(m / 60);
+    return m % 60 === 0 ? plural(h, 'hour') : `${plural(h, 'hour')} ${plural(m % 60, 'minute')}`;
+  }
+  return rest === 0 ? plural(m, 'minute') : `${plural(m, 'minute')} ${plural(rest, 'second')}`;
+}
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+function sentence(s: string): string {
+  const t = s.trim();
+  const capital = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(capital) ? capital : `${capital}.`;
+}

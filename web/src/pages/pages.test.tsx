@@ -1,0 +1,226 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSessionStore } from '../session';
+import { fakeServer, gqlError, renderApp, type Reply } from '../testing';
+
+afterEach(cleanup);
+
+const user = {
+  __typename: 'User',
+  id: 'u1',
+  email: 'ada@example.com',
+  phone: '+14155550123',
+  phoneVerified: true,
+  createdAt: '2026-01-02T03:04:05Z',
+};
+
+const challenge: Reply = {
+  data: {
+    login: {
+      __typename: 'LoginPayload',
+      mfaToken: 'mfa-1',
+      channel: 'SMS',
+      sentTo: '+1******0123',
+      expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+    },
+  },
+};
+
+function type(label: RegExp | string, value: string) {
+  fireEvent.change(screen.getByLabelText(label), { target: { value } });
+}
+
+function press(name: RegExp | string) {
+  fireEvent.click(screen.getByRole('button', { name }));
+}
+
+/** signInThroughLogin drives the password step so tests start on the code page. */
+async function toCodePage(handlers: Parameters<typeof fakeServer>[0]) {
+  const server = fakeServer({ Login: () => challenge, ...handlers });
+  const app = renderApp('/login', server);
+  type('Email', 'ada@example.com');
+  type('Password', 'correct horse battery staple 7');
+  press('Sign in');
+  await screen.findByRole('heading', { name: 'Enter your code' });
+  return { server, ...app };
+}
+
+describe('Register', () => {
+  it('shows each BAD_USER_INPUT at its field and focuses the first', async () => {
+    renderApp(
+      '/register',
+      fakeServer({
+        Register: () => ({
+          data: null,
+          errors: [
+            { message: 'phone must be in E.164 form', extensions: { code: 'BAD_USER_INPUT', field: 'phone' } },
+            { message: 'password is too common', extensions: { code: 'BAD_USER_INPUT', field: 'password' } },
+          ],
+        }),
+      }),
+    );
+    type('Email', 'ada@example.com');
+    type('Password', 'password');
+    type(/Mobile phone number/, '555');
+    press('Create account');
+
+    const password = screen.getByLabelText('Password');
+    await waitFor(() => expect(password.getAttribute('aria-invalid')).toBe('true'));
+    expect(screen.getByText('Password is too common.').id).toBe('password-error');
+    expect(password.getAttribute('aria-describedby')).toContain('password-error');
+    expect(screen.getByText('Phone must be in E.164 form.').id).toBe('phone-error');
+    expect(screen.getByLabelText('Email').getAttribute('aria-invalid')).toBeNull();
+    expect(document.activeElement).toBe(password);
+  });
+
+  it('shows EMAIL_TAKEN at the email field', async () => {
+    renderApp('/register', fakeServer({ Register: () => gqlError('EMAIL_TAKEN') }));
+    press('Create account');
+    expect(await screen.findByText(/already exists/)).toHaveProperty('id', 'email-error');
+  });
+
+  it('sends a normalised phone number and then asks the person to sign in', async () => {
+    const server = fakeServer({ Register: () => ({ data: { register: { __typename: 'RegisterPayload', user } } }) });
+    renderApp('/register', server);
+    type('Email', ' ada@example.com ');
+    type('Password', 'correct horse battery staple 7');
+    type(/Mobile phone number/, '+1 (415) 555-0123');
+    press('Create account');
+
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(server.requests[0]?.variables).toEqual({
+      input: { email: 'ada@example.com', password: 'correct horse battery staple 7', phone: '+14155550123' },
+    });
+    expect(screen.getByRole('status').textContent).toMatch(/account is ready/);
+    expect(screen.getByLabelText('Email')).toHaveProperty('value', 'ada@example.com');
+  });
+});
+
+describe('Login', () => {
+  it('says plainly that the credentials are wrong', async () => {
+    renderApp('/login', fakeServer({ Login: () => gqlError('INVALID_CREDENTIALS') }));
+    press('Sign in');
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('The email or password is wrong.'));
+  });
+
+  it('shows the RATE_LIMITED wait and holds the form until it is over', async () => {
+    const server = fakeServer({ Login: () => gqlError('RATE_LIMITED', { retryAfter: 30 }) });
+    renderApp('/login', server);
+    press('Sign in');
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 30 seconds.'));
+    const button = await screen.findByRole('button', { name: /^Wait 0:(30|29)$/ });
+    expect(button.getAttribute('aria-disabled')).toBe('true');
+    fireEvent.click(button);
+    expect(server.requests).toHaveLength(1);
+  });
+
+  it('explains a network failure', async () => {
+    renderApp(
+      '/login',
+      fakeServer({
+        Login: () => {
+          throw new TypeError('Failed to fetch');
+        },
+      }),
+    );
+    press('Sign in');
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not reach the server/));
+  });
+});
+
+describe('Verify', () => {
+  it('shows where the code went, a countdown, and a one-time-code numeric field', async () => {
+    await toCodePage({});
+    expect(screen.getByText('+1******0123')).toBeTruthy();
+    expect(screen.getByRole('timer').textContent).toMatch(/^(10:00|9:5\d)$/);
+    const code = screen.getByLabelText('Code');
+    expect(code.getAttribute('autocomplete')).toBe('one-time-code');
+    expect(code.getAttribute('inputmode')).toBe('numeric');
+    expect(document.activeElement).toBe(code);
+  });
+
+  it('shows attemptsLeft after a wrong code and clears the field', async () => {
+    const { server } = await toCodePage({ VerifyOtp: () => gqlError('INVALID_OTP', { attemptsLeft: 4 }) });
+    type('Code', '000 000');
+    press('Verify');
+    expect(await screen.findByText('That code is wrong. You have 4 attempts left.')).toHaveProperty('id', 'code-error');
+    expect(screen.getByLabelText('Code')).toHaveProperty('value', '');
+    expect(server.requests.at(-1)?.variables).toEqual({ input: { mfaToken: 'mfa-1', code: '000000' } });
+  });
+
+  it('does not spend an attempt on an empty code', async () => {
+    const { server } = await toCodePage({});
+    press('Verify');
+    expect(await screen.findByText('Enter the code from the text message.')).toBeTruthy();
+    expect(server.requests.map((r) => r.operationName)).toEqual(['Login']);
+  });
+
+  it.each([
+    ['MFA_TOKEN_INVALID', gqlError('MFA_TOKEN_INVALID'), /expired or was already used/],
+    ['the last attempt', gqlError('INVALID_OTP', { attemptsLeft: 0 }), /wrong too many times/],
+  ])('sends the person back to sign in after %s', async (_name, reply, notice) => {
+    await toCodePage({ VerifyOtp: () => reply });
+    type('Code', '123456');
+    press('Verify');
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toMatch(notice);
+  });
+
+  it('sends the person to sign in when there is no challenge (a reload)', async () => {
+    renderApp('/verify', fakeServer({}));
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toMatch(/sign in with your email and password first/);
+  });
+
+  it('signs in and the welcome page asks for me with the bearer token', async () => {
+    const { server, session } = await toCodePage({
+      VerifyOtp: () => ({
+        data: { verifyOtp: { __typename: 'AuthPayload', accessToken: 'tok-1', tokenType: 'Bearer', expiresIn: 900, user } },
+      }),
+      Me: () => ({ data: { me: user } }),
+    });
+    type('Code', '123456');
+    press('Verify');
+    expect(await screen.findByText('ada@example.com')).toBeTruthy();
+    expect(session.token()).toBe('tok-1');
+    const me = server.requests.find((r) => r.operationName === 'Me');
+    expect(me?.headers.get('authorization')).toBe('Bearer tok-1');
+    expect(server.requests.find((r) => r.operationName === 'Login')?.headers.get('authorization')).toBeNull();
+  });
+});
+
+describe('Welcome', () => {
+  function signedIn() {
+    const session = createSessionStore(null);
+    session.save('tok-1', 900);
+    return session;
+  }
+
+  it('sends the person to sign in on UNAUTHENTICATED and forgets the token', async () => {
+    const session = signedIn();
+    renderApp('/welcome', fakeServer({ Me: () => gqlError('UNAUTHENTICATED') }), session);
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toMatch(/session has ended/);
+    expect(session.token()).toBeNull();
+  });
+
+  it('signs out', async () => {
+    const session = signedIn();
+    const server = fakeServer({ Me: () => ({ data: { me: user } }) });
+    renderApp('/welcome', server, session);
+    await screen.findByText('ada@example.com');
+    press('Sign out');
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('You have signed out.');
+    expect(session.token()).toBeNull();
+    expect(server.requests.filter((r) => r.operationName === 'Me')).toHaveLength(1);
+  });
+
+  it('without a token goes straight to sign in, asking nothing', async () => {
+    const server = fakeServer({});
+    renderApp('/welcome', server);
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(server.requests).toEqual([]);
+  });
+});

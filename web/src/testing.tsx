@@ -1,0 +1,68 @@
+// Test helpers: the real app (real links, real router) against a fake /graphql.
+import { ApolloProvider } from '@apollo/client/react';
+import { configure, render } from '@testing-library/react';
+import { MemoryRouter } from 'react-router';
+import { createApolloClient } from './apollo';
+import { App } from './App';
+import { AuthProvider } from './auth';
+import { createSessionStore, type SessionStore } from './session';
+
+// Two shared cores make the first renders slow; a timeout is a failure, so
+// give findBy/waitFor room rather than flake.
+configure({ asyncUtilTimeout: 5000 });
+
+/** A GraphQL response body, as the server would send it. */
+export interface Reply {
+  data?: unknown;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** Handler answers one operation; throwing makes fetch fail like a network error. */
+export type Handler = (variables: Record<string, unknown>, headers: Headers) => Reply;
+
+export interface FakeServer {
+  fetch: typeof fetch;
+  /** Each request received, in order. */
+  requests: { operationName: string; variables: Record<string, unknown>; headers: Headers }[];
+}
+
+/**
+ * fakeServer answers POST /graphql by operation name. An operation with no
+ * handler fails the test loudly instead of hanging.
+ */
+export function fakeServer(handlers: Record<string, Handler>): FakeServer {
+  const requests: FakeServer['requests'] = [];
+  const fetch: typeof globalThis.fetch = async (_input, init) => {
+    const body = JSON.parse(String(init?.body)) as { operationName: string; variables?: Record<string, unknown> };
+    const headers = new Headers(init?.headers);
+    const variables = body.variables ?? {};
+    requests.push({ operationName: body.operationName, variables, headers });
+    const handler = handlers[body.operationName];
+    if (!handler) throw new Error(`fakeServer: no handler for ${body.operationName}`);
+    return new Response(JSON.stringify(handler(variables, headers)), {
+      status: 200,
+      headers: { 'content-type': 'application/json' },
+    });
+  };
+  return { fetch, requests };
+}
+
+/** gqlError builds the error shape the twostep server sends. */
+export function gqlError(code: string, extensions: Record<string, unknown> = {}, message = code.toLowerCase()): Reply {
+  return { data: null, errors: [{ message, extensions: { code, ...extensions } }] };
+}
+
+/** renderApp renders the whole app at path, talking to server. */
+export function renderApp(path: string, server: FakeServer, session: SessionStore = createSessionStore(null)) {
+  const client = createApolloClient(session, { uri: 'http://test/graphql', fetch: server.fetch });
+  const result = render(
+    <ApolloProvider client={client}>
+      <AuthProvider session={session}>
+        <MemoryRouter initialEntries={[path]}>
+          <App />
+        </MemoryRouter>
+      </AuthProvider>
+    </ApolloProvider>,
+  );
+  return { ...result, session, client };
+}

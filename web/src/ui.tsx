@@ -1,0 +1,159 @@
+// The few building blocks every page uses, each carrying its accessibility
+// duty so the pages cannot forget it.
+import { useEffect, useRef, useState, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
+
+/**
+ * Page sets the document title and, on arrival, moves focus to the heading:
+ * after a client-side navigation a screen reader would otherwise stay on the
+ * button that was pressed on the previous page, and hear nothing new.
+ */
+export function Page({ title, focusHeading = true, children }: { title: string; focusHeading?: boolean; children: ReactNode }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${title} · twostep`;
+  }, [title]);
+  useEffect(() => {
+    if (focusHeading) heading.current?.focus();
+  }, [focusHeading]);
+  return (
+    <main className="page">
+      <h1 ref={heading} tabIndex={-1}>
+        {title}
+      </h1>
+      {children}
+    </main>
+  );
+}
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 'id'> {
+  id: string;
+  label: string;
+  hint?: ReactNode;
+  error?: string | undefined;
+  inputRef?: Ref<HTMLInputElement>;
+}
+
+/**
+ * Field is a labelled input whose hint and error are tied to it with
+ * aria-describedby. The error element is always rendered, as a polite live
+ * region, so a new error is announced even when focus is already in the field.
+ */
+export function Field({ id, label, hint, error, inputRef, ...input }: FieldProps) {
+  const hintId = hint ? `${id}-hint` : undefined;
+  const errorId = `${id}-error`;
+  const describedBy = [hintId, error ? errorId : undefined].filter(Boolean).join(' ');
+  return (
+    <div className={error ? 'field field-invalid' : 'field'}>
+      <label htmlFor={id}>{label}</label>
+      {hint && (
+        <p id={hintId} className="hint">
+          {hint}
+        </p>
+      )}
+      <input
+        id={id}
+        name={id}
+        ref={inputRef}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy || undefined}
+        {...input}
+      />
+      <p id={errorId} className="field-error" aria-live="polite">
+        {error}
+      </p>
+    </div>
+  );
+}
+
+/**
+ * FormAlert shows a problem that belongs to no single field. role="alert"
+ * makes screen readers read it out as soon as it appears; it is always in
+ * the DOM because some only watch regions that existed before the change.
+ */
+export function FormAlert({ id, children }: { id?: string; children?: ReactNode }) {
+  return (
+    <div id={id} role="alert" className="alert">
+      {children}
+    </div>
+  );
+}
+
+/** Notice is calm news carried over from the previous page ("You have signed out."). */
+export function Notice({ children }: { children?: ReactNode }) {
+  return (
+    <div role="status" className="notice">
+      {children}
+    </div>
+  );
+}
+
+/**
+ * useSecondsLeft counts down to until (milliseconds since the epoch), once a
+ * second; null when there is nothing to count down to.
+ */
+export function useSecondsLeft(until: number | null): number | null {
+  // The clock is read while rendering, so the first render after until
+  // changes is already right; the state only asks for a render each second.
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (until === null) return;
+    const timer = setInterval(() => {
+      setTick((n) => n + 1);
+      if (Date.now() >= until) clearInterval(timer);
+    }, 1000);
+    return () => clearInterval(timer);
+  }, [until]);
+  return until === null ? null : Math.max(0, Math.ceil((until - Date.now()) / 1000));
+}
+
+/** formatClock writes seconds as m:ss, the way a countdown usually looks. */
+export function formatClock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  const s = seconds % 60;
+  return `${m}:${String(s).padStart(2, '0')}`;
+}
+
+/**
+ * focusFirst focuses the first of ids that names an element, so after a
+ * failed submit keyboard and screen-reader users land on what to fix.
+ */
+export function focusFirst(ids: readonly string[]) {
+  for (const id of ids) {
+    const el = document.getElementById(id);
+    if (el) {
+      el.focus();
+      return;
+    }
+  }
+}
+
+/**
+ * useRetryGate remembers a RATE_LIMITED answer's retryAfter and counts it
+ * down, so a form can keep its submit button shut until the server will
+ * listen again.
+ */
+export function useRetryGate(): { secondsLeft: number; note(retryAfter: number | undefined): void } {
+  const [until, setUntil] = useState<number | null>(null);
+  const left = useSecondsLeft(until);
+  return {
+    secondsLeft: left ?? 0,
+    note(retryAfter) {
+      if (retryAfter !== undefined && retryAfter > 0) setUntil(Date.now() + retryAfter * 1000);
+    },
+  };
+}
+
+/**
+ * SubmitButton says what is happening ("Sending code…", "Wait 0:42") and is
+ * marked aria-disabled, not disabled, while the form must not be sent: a
+ * disabled button drops keyboard focus to the top of the page. Forms check
+ * blocked themselves before sending.
+ */
+export function SubmitButton({ label, busyLabel, busy, waitSeconds }: { label: string; busyLabel: string; busy: boolean; waitSeconds: number }) {
+  const text = waitSeconds > 0 ? `Wait ${formatClock(waitSeconds)}` : busy ? busyLabel : label;
+  return (
+    <button type="submit" aria-disabled={busy || waitSeconds > 0 ? true : undefined}>
+      {text}
+    </button>
+  );
+}
