@@ -5,7 +5,7 @@
 //	twostep verify-emulator    run the local Twilio Verify emulator
 package main
 
-//go:generate go run github.com/99designs/gqlgen generate
+//go:generate go tool gqlgen generate
 
 import (
 	"context"
