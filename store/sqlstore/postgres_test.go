@@ -3,8 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"net/url"
 	"sync"
 	"testing"
@@ -71,9 +69,8 @@ func TestPostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startProxy(t, u.Host)
-	u.Host = p.addr
-	db := mustOpen(t, u.String(), sqlstore.Options{ConnectTimeout: time.Second})
+	p := storetest.NewProxy(t, u.Host)
+	db := mustOpen(t, p.URL(dbURL), sqlstore.Options{ConnectTimeout: time.Second})
 	if err := db.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping() before outage = %v", err)
 	}
@@ -96,125 +93,30 @@ func TestPostgresOutage(t *testing.T) {
 		}
 	}
 
-	p.down()
+	p.Cut()
 	check("with PostgreSQL refusing connections", 3*time.Second)
 	if _, err := db.UserByID(t.Context(), "u1"); !errors.Is(err, store.ErrUnavailable) {
 		t.Errorf("UserByID() with PostgreSQL down = %v, want %v", err, store.ErrUnavailable)
 	}
-	p.up()
+	p.Restore()
 	if err := db.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping() after restore = %v, want nil", err)
 	}
 
-	p.stall()
+	p.Stall()
 	check("with PostgreSQL not answering", 500*time.Millisecond)
-	p.up()
+	p.Restore()
 	if err := db.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping() after second restore = %v, want nil", err)
+	}
+
+	p.Freeze()
+	check("with the network dropping everything", 500*time.Millisecond)
+	p.Restore()
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping() after third restore = %v, want nil", err)
 	}
 	if _, err := db.UserByID(t.Context(), "u1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UserByID() after restore = %v, want %v", err, store.ErrNotFound)
 	}
-}
-
-// proxy forwards TCP connections to PostgreSQL and can stop doing so, the
-// way a network or server outage looks to the store.
-type proxy struct {
-	tb     testing.TB
-	target string
-	addr   string
-
-	mu      sync.Mutex
-	ln      net.Listener
-	conns   map[net.Conn]bool
-	stalled bool // accept connections but forward nothing
-}
-
-func startProxy(tb testing.TB, target string) *proxy {
-	tb.Helper()
-	p := &proxy{tb: tb, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	tb.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return // listener closed by down
-			}
-			p.mu.Lock()
-			p.conns[c] = true
-			stalled := p.stalled
-			p.mu.Unlock()
-			if !stalled {
-				go p.forward(c)
-			}
-		}
-	}()
-}
-
-func (p *proxy) forward(c net.Conn) {
-	s, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	p.conns[s] = true
-	p.mu.Unlock()
-	go func() { io.Copy(s, c); s.Close() }()
-	io.Copy(c, s)
-	c.Close()
-}
-
-// down closes the listener and every connection: new dials are refused.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// stall drops every connection and then accepts new ones without ever
-// answering, like a server that hangs.
-func (p *proxy) stall() {
-	p.down()
-	p.mu.Lock()
-	p.stalled = true
-	p.mu.Unlock()
-	p.listen()
-}
-
-// up forwards again on the same address.
-func (p *proxy) up() {
-	p.down()
-	p.mu.Lock()
-	p.stalled = false
-	p.mu.Unlock()
-	p.listen()
-}
-
-func (p *proxy) listen() {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.tb.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.serve(ln)
 }
