@@ -13,6 +13,8 @@ const challengeColumns = `id, token_hash, user_id, phone, verification_sid, atte
 
 // CreateChallenge inserts c.
 func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var consumed sql.NullInt64
 	if !c.ConsumedAt.IsZero() {
 		consumed = sql.NullInt64{Int64: millis(c.ConsumedAt), Valid: true}
@@ -30,6 +32,8 @@ func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 // ChallengeByTokenHash returns the challenge with tokenHash in whatever
 // state it is, or store.ErrNotFound.
 func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*store.Challenge, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	c, err := scanChallenge(db.r.QueryRowContext(ctx,
 		`SELECT `+challengeColumns+` FROM challenges WHERE token_hash = $1`, tokenHash))
 	if err != nil {
@@ -42,6 +46,8 @@ func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*stor
 // it as updated, or store.ErrNotFound. The check and the increment are one
 // statement, so concurrent calls can never take Attempts past MaxAttempts.
 func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*store.Challenge, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	c, err := scanChallenge(db.w.QueryRowContext(ctx, `UPDATE challenges SET attempts = attempts + 1
 		WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < max_attempts
 		RETURNING `+challengeColumns, id, millis(now)))
@@ -56,6 +62,8 @@ func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Tim
 // first UPDATE to commit wins; the others match no row and get
 // store.ErrNotFound.
 func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap("complete challenge", err)
@@ -84,6 +92,8 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 
 // DeleteChallenge removes a challenge; a missing one is not an error.
 func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	if _, err := db.w.ExecContext(ctx, `DELETE FROM challenges WHERE id = $1`, id); err != nil {
 		return db.wrap("delete challenge", err)
 	}
@@ -93,6 +103,8 @@ func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
 // DeleteExpired removes challenges and counters that expired before now, in
 // one transaction, and returns how many rows went.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, db.wrap("delete expired", err)

@@ -42,6 +42,8 @@ const (
 // or one whose window ended at or before now, starts over at 1 with a
 // window ending at now+window.
 func (db *DB) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	q := hitSQLite
 	if db.dialect.name == "postgres" {
 		q = hitPostgres
@@ -58,6 +60,8 @@ func (db *DB) Hit(ctx context.Context, key string, window time.Duration, now tim
 // Peek returns a counter's state without adding to it; a missing counter or
 // one whose window ended reads as zero.
 func (db *DB) Peek(ctx context.Context, key string, now time.Time) (store.Counter, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	var count int
 	var resetAt int64
 	err := db.r.QueryRowContext(ctx, `SELECT count, reset_at FROM counters WHERE key = $1 AND reset_at > $2`,
@@ -73,6 +77,8 @@ func (db *DB) Peek(ctx context.Context, key string, now time.Time) (store.Counte
 
 // ResetCounter deletes the counter key; a missing one is not an error.
 func (db *DB) ResetCounter(ctx context.Context, key string) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	q := resetSQLite
 	if db.dialect.name == "postgres" {
 		q = resetPostgres

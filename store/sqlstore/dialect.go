@@ -62,8 +62,10 @@ func sqliteDialect() dialect {
 
 func postgresDialect() dialect {
 	return dialect{
-		name:           "postgres",
-		lockMigrations: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+		name: "postgres",
+		// Migrations and the wait for another replica's may outlast
+		// DB_STATEMENT_TIMEOUT, which is sized for requests.
+		lockMigrations: fmt.Sprintf("SET LOCAL statement_timeout = '5min'; SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
 		emailTaken: func(err error) bool {
 			var e *pgconn.PgError
 			return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == "users_email_key"

@@ -81,6 +81,19 @@ type DB struct {
 	// PostgreSQL both are the same pool.
 	w, r    *sql.DB
 	dialect dialect
+	// callTimeout bounds every call, on top of the caller's deadline: a
+	// connection whose network silently died would otherwise wait for
+	// the request's own timeout, and the client would not learn that the
+	// database is the problem (ErrUnavailable).
+	callTimeout time.Duration
+}
+
+// op returns ctx bounded by the store's call timeout.
+func (db *DB) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	if db.callTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, db.callTimeout)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -178,7 +191,7 @@ func openSQLite(ctx context.Context, path, query string, opts Options) (*DB, err
 	r.SetMaxOpenConns(opts.MaxOpenConns)
 	r.SetMaxIdleConns(opts.MaxIdleConns)
 	opts.Logger.InfoContext(ctx, "database opened", "dialect", d.name, "path", path)
-	return &DB{w: w, r: r, dialect: d}, nil
+	return &DB{w: w, r: r, dialect: d, callTimeout: 2*timeout + time.Second}, nil
 }
 
 func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
@@ -216,7 +229,9 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 		return nil, fmt.Errorf("sqlstore: open %s: %w", where, wrapUnavailable(d, err))
 	}
 	opts.Logger.InfoContext(ctx, "database opened", "dialect", d.name, "host", cfg.Host, "database", cfg.Database)
-	return &DB{w: w, r: w, dialect: d}, nil
+	stmt, _ := strconv.Atoi(cfg.RuntimeParams["statement_timeout"])
+	callTimeout := cfg.ConnectTimeout + time.Duration(stmt)*time.Millisecond + time.Second
+	return &DB{w: w, r: w, dialect: d, callTimeout: callTimeout}, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -225,6 +240,8 @@ func (db *DB) Dialect() string { return db.dialect.name }
 // Ping reports whether the database answers; the error wraps
 // store.ErrUnavailable if not.
 func (db *DB) Ping(ctx context.Context) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	if err := db.w.PingContext(ctx); err != nil {
 		return db.wrap("ping", err)
 	}

@@ -13,6 +13,8 @@ const userColumns = `id, email, password_hash, phone, phone_verified, created_at
 
 // CreateUser inserts u. It returns store.ErrEmailTaken if the email is in use.
 func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	_, err := db.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt))
 	if db.dialect.emailTaken(err) {
@@ -26,6 +28,8 @@ func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 
 // UserByID returns the user with id, or store.ErrNotFound.
 func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, db.wrap("user by id", err)
@@ -35,6 +39,8 @@ func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 
 // UserByEmail returns the user with email, or store.ErrNotFound.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
 	if err != nil {
 		return nil, db.wrap("user by email", err)
@@ -45,6 +51,8 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error
 // UpdatePasswordHash replaces a user's password hash. It returns
 // store.ErrNotFound if the user does not exist.
 func (db *DB) UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
 	res, err := db.w.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`,
 		userID, hash, millis(now))
 	if err != nil {
