@@ -1,37 +1,45 @@
 // Package hashlimit bounds the password hashing that runs at once, so that a
 // login flood cannot starve the rest of the server. bcrypt is the most
-// expensive thing twostep does: one compare at the configured cost holds a
-// core for a quarter of a second. A Limiter runs each hash under a limit,
-// queues a few more for a short while, and refuses the rest with ErrBusy,
-// which the API reports as RATE_LIMITED.
+// expensive thing twostep does: one compare at cost 12 holds a core for a
+// quarter of a second. A Limiter runs each hash under a limit, queues a few
+// more for a short while, and refuses the rest with ErrBusy, which the API
+// reports as RATE_LIMITED.
 //
 // # Policy
 //
 // Two goals pull against each other. Logins alone must get nearly all of
-// the machine's hashing capacity, which needs one hash per core; yet cheap
+// the machine's hashing capacity, which needs one hash per core. Cheap
 // requests (a JWT check and an indexed read) must stay fast during a flood,
-// which needs a core that no hash holds, because a hash is never
-// interrupted and the Go scheduler shares a busy core in 10 ms slices, so a
-// request that waits behind a hash a few times is already slow. No fixed
-// limit meets both on a small machine: on 2 cores, a limit of 2 leaves
-// nothing for cheap requests and a limit of 1 wastes half of the hashing.
+// which needs a core that no hash holds: a hash cannot be interrupted, and
+// a goroutine woken by the network while every core hashes waits for the
+// scheduler's 10 ms time slice, several times per request. No fixed limit
+// meets both on a small machine: on 2 cores, a limit of 2 leaves nothing
+// for cheap requests and a limit of 1 wastes half of the hashing.
 //
 // So the limit follows the other work. Every request counts as other work
 // (Middleware, Track) except while it is inside Do, waiting for or running
 // a hash. The effective limit is MaxInFlight minus one for each piece of
-// other work in flight, and never below MinInFlight: each cheap request in
-// flight gets a core of its own, and hashing keeps at least MinInFlight. A
-// running hash is never stopped; a lower limit only holds back the next
-// one. Holding back a waiter costs little: a cheap request is over in about
-// a millisecond, and its end lets the waiter start at once.
+// other work in flight, but not below MinInFlight: each cheap request in
+// flight gets a core, and logins keep making progress. A running hash is
+// never stopped; a lower limit only holds back the next one. That costs
+// little: a cheap request is over in about a millisecond, and its end lets
+// the waiter start at once.
 //
 // Cheap requests come one after another, with short gaps between them (a
 // client reading one response before sending the next). A hash started in
-// such a gap would then hold a core for a quarter of a second while the
-// cheap requests are back, so the reservation outlives the last cheap
-// request by Linger (default 50 ms). Only work that did not hash sets the
-// linger: the parts of a login around its own hash do not, so logins alone
-// still run MaxInFlight hashes.
+// such a gap would hold a core for a quarter of a second once they are
+// back, so the reservation outlives the last cheap request by Linger
+// (default 50 ms). Only work that did not hash sets the linger: the parts
+// of a login around its own hash do not, so logins alone still run
+// MaxInFlight hashes.
+//
+// When other work wants more cores than the floor leaves it (on 2 cores:
+// two or more cheap requests in flight while one hash runs), the floor
+// itself gives way: after each hash, the next waits half a hash's time
+// before it may start, unless the other work thins out first. Hashing then
+// holds its last core two thirds of the time, and busy cheap traffic gets
+// a share of that core as well; without it, cheap requests on 2 cores
+// would keep barely half of their throughput during a flood.
 //
 // A waiter is served in arrival order. Do refuses at once when MaxQueue
 // hashes already wait, or when the queue ahead, at the current limit and
@@ -59,8 +67,9 @@ type Options struct {
 	// MaxInFlight is the limit on hashes running while nothing else is in
 	// flight. Default runtime.GOMAXPROCS(0): one per core.
 	MaxInFlight int
-	// MinInFlight is the limit however much other work is in flight.
-	// Default 1; at most MaxInFlight.
+	// MinInFlight is the limit however much other work is in flight,
+	// except for the pauses described in the package doc. Default 1; at
+	// most MaxInFlight.
 	MinInFlight int
 	// MaxQueue is how many hashes may wait for a slot. Default
 	// 4*MaxInFlight; negative means none may wait.
@@ -178,7 +187,7 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	}
 	w := &waiter{ready: make(chan struct{})}
 	l.queue = append(l.queue, w)
-	l.dispatch(now) // arms the wake-up if only the linger holds w back
+	l.dispatch(now) // arms a wake-up if only time (linger, pause) holds w back
 	l.mu.Unlock()
 
 	timer := time.NewTimer(l.maxWait)
@@ -395,7 +404,9 @@ func (l *Limiter) resume(tr *tracker) {
 
 // Middleware tracks every request as other work (see Track) and lets Do
 // recognise it through the request's context, so that a login stops
-// counting while it waits for and runs its hash.
+// counting while it waits for and runs its hash. Wrap only short requests:
+// a long-lived one (WebSocket, server-sent events) would hold a core back
+// for as long as it stays open.
 func (l *Limiter) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tr := l.track()
