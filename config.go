@@ -183,6 +183,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.Limits.PhoneCooldown == 0 {
 		c.Limits.PhoneCooldown = -1 // 0 in the environment turns it off
 	}
+	// Anyone who knows an email can start the block; it must stay short.
+	if c.Limits.AccountMaxBlock > time.Hour {
+		p.fail("LIMIT_ACCOUNT_MAX_BLOCK", "must be at most 1h, got %s", c.Limits.AccountMaxBlock)
+	}
 	return c, p.err()
 }
 

@@ -1,0 +1,443 @@
+package auth_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/store/sqlstore"
+)
+
+// TestDefaultLimits pins the defaults that SECURITY.md documents.
+func TestDefaultLimits(t *testing.T) {
+	d := auth.DefaultLimits()
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"RegisterPerIP", d.RegisterPerIP, auth.Limit{Max: 20, Window: time.Hour}},
+		{"LoginPerIP", d.LoginPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
+		{"VerifyPerIP", d.VerifyPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
+		{"AccountFreeFailures", d.AccountFreeFailures, 10},
+		{"AccountMaxBlock", d.AccountMaxBlock, 15 * time.Minute},
+		{"AccountPerHour", d.AccountPerHour, 100},
+		{"PhoneCooldown", d.PhoneCooldown, 30 * time.Second},
+		{"PhonePerHour", d.PhonePerHour, 5},
+		{"PhonePerDay", d.PhonePerDay, 10},
+		{"SMSPerHour", d.SMSPerHour, 1000},
+		{"challenge attempts", auth.DefaultMaxAttempts, 5},
+		{"challenge lifetime", auth.DefaultChallengeTTL, 10 * time.Minute},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("default %s = %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
+// attempt is one step of a limits scenario.
+type attempt struct {
+	name    string
+	advance time.Duration // clock moves before the step
+	right   bool          // the right password (else a wrong one)
+	noCode  bool          // after the right password, the code is not entered
+	code    auth.Code     // "" for success
+	retry   time.Duration // RetryAfter wanted with CodeRateLimited, 0: any
+	hashes  int64         // bcrypt operations wanted
+}
+
+// run logs in as email for each step and checks the outcome; a successful
+// password step is completed with the right code, which resets the
+// account, unless the step says noCode.
+func (h *harness) run(t *testing.T, email, phone string, steps []attempt) {
+	t.Helper()
+	for i, st := range steps {
+		h.clock.Advance(st.advance)
+		before := h.hashes.n.Load()
+		pw := "wrong password here"
+		if st.right {
+			pw = password
+		}
+		res, err := h.svc.Login(context.Background(), auth.LoginInput{Email: email, Password: pw})
+		desc := fmt.Sprintf("step %d (%s): Login(%s)", i, st.name, email)
+		switch {
+		case st.code != "":
+			ae := wantCode(t, desc, err, st.code)
+			if st.retry != 0 && ae.RetryAfter != st.retry {
+				t.Fatalf("%s: RetryAfter %v, want %v", desc, ae.RetryAfter, st.retry)
+			}
+		case err != nil:
+			t.Fatalf("%s = %v, want success", desc, err)
+		case !st.noCode:
+			if _, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: res.MFAToken, Code: h.code(t, phone)}); err != nil {
+				t.Fatalf("%s: VerifyOTP = %v", desc, err)
+			}
+		}
+		if n := h.hashes.n.Load() - before; n != st.hashes {
+			t.Fatalf("%s computed %d hashes, want %d", desc, n, st.hashes)
+		}
+	}
+}
+
+func TestAccountBlock(t *testing.T) {
+	limits := auth.Limits{AccountFreeFailures: 3, AccountMaxBlock: 8 * time.Second, PhoneCooldown: -1}
+	wrong := func(name string, advance time.Duration) attempt {
+		return attempt{name: name, advance: advance, code: auth.CodeInvalidCredentials, hashes: 1}
+	}
+	blocked := func(name string, advance, retry time.Duration, right bool) attempt {
+		return attempt{name: name, advance: advance, right: right, code: auth.CodeRateLimited, retry: retry}
+	}
+	tests := []struct {
+		name  string
+		steps []attempt
+	}{
+		{"grows, caps and is never permanent", []attempt{
+			wrong("1st failure is free", 0),
+			wrong("2nd failure is free", 0),
+			wrong("3rd failure blocks 1s", 0),
+			blocked("even the right password is refused unhashed", 0, time.Second, true),
+			wrong("after 1s: 4th failure blocks 2s", time.Second),
+			blocked("still blocked", time.Second, time.Second, false),
+			wrong("5th failure blocks 4s", time.Second),
+			wrong("6th failure blocks 8s", 4*time.Second),
+			wrong("7th failure: capped at 8s", 8*time.Second),
+			blocked("blocked at the cap", 7*time.Second, time.Second, true),
+			{name: "the block ends: the right password works", advance: time.Second, right: true, hashes: 1},
+			wrong("reset: 1st failure is free again", 0),
+			wrong("reset: 2nd failure is free again", 0),
+			wrong("reset: 3rd failure blocks 1s again", 0),
+			blocked("blocked again", 0, time.Second, false),
+		}},
+		{"a correct password alone does not reset", []attempt{
+			wrong("1st", 0),
+			wrong("2nd", 0),
+			{name: "right password, code never entered", right: true, noCode: true, hashes: 1},
+			wrong("3rd failure still blocks", 0),
+			blocked("blocked", 0, time.Second, false),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, limits)
+			phone := nextPhone()
+			h.register(t, "ada@example.com", phone)
+			h.run(t, "ada@example.com", phone, tt.steps)
+		})
+	}
+}
+
+// TestAccountBlockByCodes checks that wrong codes count against the account
+// as wrong passwords do, and that the block refuses before Twilio is asked.
+func TestAccountBlockByCodes(t *testing.T) {
+	h := newHarness(t, auth.Limits{AccountFreeFailures: 3, PhoneCooldown: -1})
+	phone := nextPhone()
+	h.register(t, "ada@example.com", phone)
+	l := h.login(t, "ada@example.com")
+	bad := wrongCode(h.code(t, phone))
+	for range 3 {
+		_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
+		wantCode(t, "VerifyOTP(wrong)", err, auth.CodeInvalidOTP)
+	}
+	h.emu.ResetRequests()
+	_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+	if ae := wantCode(t, "VerifyOTP(right, blocked)", err, auth.CodeRateLimited); ae.RetryAfter != time.Second {
+		t.Errorf("RetryAfter %v, want 1s", ae.RetryAfter)
+	}
+	before := h.hashes.n.Load()
+	_, err = h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password})
+	wantCode(t, "Login(right, blocked by codes)", err, auth.CodeRateLimited)
+	if n := len(h.emu.Requests()); n != 0 || h.hashes.n.Load() != before {
+		t.Fatalf("blocked attempts made %d Twilio requests and %d hashes, want none", n, h.hashes.n.Load()-before)
+	}
+	h.clock.Advance(time.Second)
+	if _, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)}); err != nil {
+		t.Fatalf("VerifyOTP(right) after the block = %v", err)
+	}
+}
+
+// TestAccountHourlyCap checks the cap of failures per account per hour: it
+// blocks until the hour's window ends, and no longer.
+func TestAccountHourlyCap(t *testing.T) {
+	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+		t.Run(email, func(t *testing.T) {
+			h := newHarness(t, auth.Limits{AccountFreeFailures: 1000, AccountPerHour: 5, PhoneCooldown: -1})
+			h.register(t, "ada@example.com", nextPhone())
+			var steps []attempt
+			for i := range 5 {
+				steps = append(steps, attempt{name: fmt.Sprintf("failure %d", i+1), advance: time.Minute, code: auth.CodeInvalidCredentials, hashes: 1})
+			}
+			steps = append(steps,
+				attempt{name: "capped until the hour ends", advance: time.Minute, code: auth.CodeRateLimited, retry: 55 * time.Minute},
+				attempt{name: "still capped", advance: 54 * time.Minute, code: auth.CodeRateLimited, retry: time.Minute},
+				attempt{name: "the hour is over", advance: time.Minute, code: auth.CodeInvalidCredentials, hashes: 1},
+			)
+			h.run(t, email, "", steps)
+		})
+	}
+}
+
+// TestAccountCapParallel checks that the hourly cap is counted before the
+// password is checked: however many attempts race, no more than the cap
+// are checked.
+func TestAccountCapParallel(t *testing.T) {
+	h := newHarness(t, auth.Limits{AccountFreeFailures: 1000, AccountPerHour: 5})
+	h.register(t, "ada@example.com", nextPhone())
+	before := h.hashes.n.Load()
+	codes := parallel(30, func(i int) error {
+		_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password here", ClientIP: fmt.Sprintf("192.0.2.%d", i)})
+		return err
+	})
+	if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 25 || h.hashes.n.Load()-before != 5 {
+		t.Fatalf("30 parallel failures with a cap of 5: %v and %d hashes, want 5 checked and 25 refused", codes, h.hashes.n.Load()-before)
+	}
+}
+
+// parallel runs n calls at once and counts their error codes ("" for nil).
+func parallel(n int, call func(i int) error) map[auth.Code]int {
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		codes = map[auth.Code]int{}
+		start = make(chan struct{})
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := call(i)
+			var code auth.Code
+			if ae, ok := err.(*auth.Error); ok {
+				code = ae.Code
+			} else if err != nil {
+				code = "other: " + auth.Code(err.Error())
+			}
+			mu.Lock()
+			codes[code]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return codes
+}
+
+func TestPhoneLimits(t *testing.T) {
+	type send struct {
+		advance time.Duration
+		email   string // which account logs in; both share one phone
+		retry   time.Duration
+	}
+	tests := []struct {
+		name   string
+		limits auth.Limits
+		sends  []send // retry 0: the code is sent
+	}{
+		{"cooldown", auth.Limits{PhoneCooldown: 30 * time.Second}, []send{
+			{0, "a", 0},
+			{10 * time.Second, "a", 20 * time.Second},
+			{10 * time.Second, "b", 10 * time.Second},
+			{10 * time.Second, "a", 0},
+		}},
+		{"per hour", auth.Limits{PhoneCooldown: -1, PhonePerHour: 2}, []send{
+			{0, "a", 0},
+			{time.Minute, "b", 0},
+			{time.Minute, "a", 58 * time.Minute},
+			{57 * time.Minute, "b", time.Minute},
+			{time.Minute, "a", 0},
+		}},
+		{"per day", auth.Limits{PhoneCooldown: -1, PhonePerHour: 100, PhonePerDay: 3}, []send{
+			{0, "a", 0},
+			{time.Hour, "a", 0},
+			{time.Hour, "b", 0},
+			{time.Hour, "a", 21 * time.Hour},
+			{20 * time.Hour, "b", time.Hour},
+			{time.Hour, "a", 0},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, tt.limits)
+			phone := nextPhone()
+			h.register(t, "a@example.com", phone)
+			h.register(t, "b@example.com", phone)
+			for i, s := range tt.sends {
+				h.clock.Advance(s.advance)
+				h.emu.ResetRequests()
+				_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: s.email + "@example.com", Password: password})
+				if s.retry == 0 {
+					if err != nil || h.sends() != 1 {
+						t.Fatalf("send %d: Login = %v with %d sends, want a code sent", i, err, h.sends())
+					}
+					continue
+				}
+				if ae := wantCode(t, fmt.Sprintf("send %d: Login", i), err, auth.CodeRateLimited); ae.RetryAfter != s.retry {
+					t.Errorf("send %d: RetryAfter %v, want %v", i, ae.RetryAfter, s.retry)
+				}
+				if n := h.sends(); n != 0 {
+					t.Fatalf("send %d: refused login sent %d codes", i, n)
+				}
+			}
+		})
+	}
+}
+
+func TestGlobalSMSCeiling(t *testing.T) {
+	h := newHarness(t, auth.Limits{SMSPerHour: 2})
+	for i := range 3 {
+		h.register(t, fmt.Sprintf("u%d@example.com", i), nextPhone())
+	}
+	h.login(t, "u0@example.com")
+	h.clock.Advance(30 * time.Minute)
+	h.login(t, "u1@example.com")
+	h.emu.ResetRequests()
+	_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "u2@example.com", Password: password})
+	if ae := wantCode(t, "Login(3rd number in the hour)", err, auth.CodeRateLimited); ae.RetryAfter != 30*time.Minute {
+		t.Errorf("RetryAfter %v, want 30m", ae.RetryAfter)
+	}
+	if n := h.sends(); n != 0 {
+		t.Fatalf("over the ceiling: %d sends, want 0", n)
+	}
+	h.clock.Advance(30 * time.Minute)
+	h.login(t, "u2@example.com")
+}
+
+func TestIPLimits(t *testing.T) {
+	two := auth.Limit{Max: 2, Window: 15 * time.Minute}
+	ops := []struct {
+		name   string
+		limits auth.Limits
+		call   func(h *harness, ip string, i int) error
+	}{
+		{"register", auth.Limits{RegisterPerIP: two}, func(h *harness, ip string, i int) error {
+			_, err := h.svc.Register(context.Background(), auth.RegisterInput{Email: fmt.Sprintf("r%d@example.com", i), Password: password, Phone: nextPhone(), ClientIP: ip})
+			return err
+		}},
+		{"login", auth.Limits{LoginPerIP: two}, func(h *harness, ip string, i int) error {
+			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("l%d@example.com", i), Password: "wrong password here", ClientIP: ip})
+			if ae, ok := err.(*auth.Error); ok && ae.Code == auth.CodeInvalidCredentials {
+				return nil
+			}
+			return err
+		}},
+		{"verifyOtp", auth.Limits{VerifyPerIP: two}, func(h *harness, ip string, i int) error {
+			_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: "bm90LWEtcmVhbC10b2tlbg", Code: "123456", ClientIP: ip})
+			if ae, ok := err.(*auth.Error); ok && ae.Code == auth.CodeMFATokenInvalid {
+				return nil
+			}
+			return err
+		}},
+	}
+	type call struct {
+		advance time.Duration
+		ip      string
+		retry   time.Duration // 0: passes the limit
+	}
+	scenarios := []struct {
+		name  string
+		calls []call
+	}{
+		{"IPv4", []call{
+			{0, "192.0.2.1", 0},
+			{time.Minute, "192.0.2.1", 0},
+			{time.Minute, "192.0.2.1", 13 * time.Minute},
+			{0, "192.0.2.2", 0},
+			{14 * time.Minute, "192.0.2.1", 0},
+		}},
+		{"IPv6 counts per /64", []call{
+			{0, "2001:db8:1:2::1", 0},
+			{0, "2001:db8:1:2:ffff::9", 0},
+			{0, "2001:db8:1:2:abcd::3", 15 * time.Minute},
+			{0, "2001:db8:1:3::1", 0},
+		}},
+	}
+	for _, op := range ops {
+		for _, sc := range scenarios {
+			t.Run(op.name+"/"+sc.name, func(t *testing.T) {
+				h := newHarness(t, op.limits)
+				for i, c := range sc.calls {
+					h.clock.Advance(c.advance)
+					h.emu.ResetRequests()
+					before := h.hashes.n.Load()
+					err := op.call(h, c.ip, i)
+					if c.retry == 0 {
+						if err != nil {
+							t.Fatalf("call %d from %s = %v, want it past the limit", i, c.ip, err)
+						}
+						continue
+					}
+					if ae := wantCode(t, fmt.Sprintf("call %d from %s", i, c.ip), err, auth.CodeRateLimited); ae.RetryAfter != c.retry {
+						t.Errorf("call %d: RetryAfter %v, want %v", i, ae.RetryAfter, c.retry)
+					}
+					if n := h.hashes.n.Load() - before; n != 0 || len(h.emu.Requests()) != 0 {
+						t.Fatalf("call %d refused by the IP limit still made %d hashes and %d Twilio requests", i, n, len(h.emu.Requests()))
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestLimitsParallel checks that counting comes before comparing: of many
+// simultaneous requests, exactly the budget passes.
+func TestLimitsParallel(t *testing.T) {
+	t.Run("login per IP", func(t *testing.T) {
+		h := newHarness(t, auth.Limits{LoginPerIP: auth.Limit{Max: 5, Window: time.Hour}})
+		codes := parallel(20, func(i int) error {
+			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("p%d@example.com", i), Password: "wrong password here", ClientIP: "192.0.2.9"})
+			return err
+		})
+		if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 15 || h.hashes.n.Load() != 5 {
+			t.Fatalf("20 parallel logins, 5 allowed: %v, %d hashes", codes, h.hashes.n.Load())
+		}
+	})
+	t.Run("sends per phone", func(t *testing.T) {
+		h := newHarness(t, auth.Limits{PhoneCooldown: -1, PhonePerHour: 3})
+		phone := nextPhone()
+		h.register(t, "ada@example.com", phone)
+		h.emu.ResetRequests()
+		codes := parallel(12, func(i int) error {
+			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password})
+			return err
+		})
+		if codes[""] != 3 || codes[auth.CodeRateLimited] != 9 || h.sends() != 3 {
+			t.Fatalf("12 parallel logins, 3 sends allowed: %v, %d sends", codes, h.sends())
+		}
+	})
+	t.Run("code attempts per challenge", func(t *testing.T) {
+		h := newHarness(t, auth.Limits{AccountFreeFailures: 1000})
+		phone := nextPhone()
+		h.register(t, "ada@example.com", phone)
+		l := h.login(t, "ada@example.com")
+		bad := wrongCode(h.code(t, phone))
+		h.emu.ResetRequests()
+		codes := parallel(20, func(i int) error {
+			_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
+			return err
+		})
+		if codes[auth.CodeInvalidOTP] != 5 || codes[auth.CodeMFATokenInvalid] != 15 || h.checks() != 5 {
+			t.Fatalf("20 parallel wrong codes: %v, %d Twilio checks; want 5 checked, 15 refused", codes, h.checks())
+		}
+	})
+}
+
+// TestLimitsAcrossReplicas checks that two services on one database share
+// their budgets, as replicas do.
+func TestLimitsAcrossReplicas(t *testing.T) {
+	h := newHarness(t, auth.Limits{LoginPerIP: auth.Limit{Max: 2, Window: time.Hour}})
+	db2, err := sqlstore.Open(context.Background(), h.dbURL, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db2.Close()
+	replica := h.service(t, db2, 4, auth.Limits{LoginPerIP: auth.Limit{Max: 2, Window: time.Hour}})
+	for i, svc := range []*auth.Service{h.svc, replica, h.svc, replica} {
+		_, err := svc.Login(context.Background(), auth.LoginInput{Email: "x@example.com", Password: "wrong password here", ClientIP: "192.0.2.1"})
+		want := auth.CodeInvalidCredentials
+		if i >= 2 {
+			want = auth.CodeRateLimited
+		}
+		wantCode(t, fmt.Sprintf("login %d", i), err, want)
+	}
+}
