@@ -717,3 +717,24 @@ func TestAbuseLimitConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestAbuseAllowlistNarrowed: an account registered while its country was
+// allowed gets no SMS once SMS_ALLOWED_COUNTRY_CODES no longer lists it.
+func TestAbuseAllowlistNarrowed(t *testing.T) {
+	emu, emuURL := newEmulator(t, emulator.Options{})
+	env := withEmulator(baseEnv(t), emuURL)
+	srv := startServer(t, env)
+	register(t, srv.URL, "uk@example.com", "+447911123456")
+	srv.stop()
+
+	env["SMS_ALLOWED_COUNTRY_CODES"] = "1"
+	srv = startServer(t, env)
+	emu.ResetRequests()
+	r := gql(t, srv.URL, "", loginOp, loginVars("uk@example.com", testPassword))
+	if r.code() != "OTP_DELIVERY_FAILED" {
+		t.Fatalf("login with a phone outside the allowlist = %+v, want OTP_DELIVERY_FAILED", r.Errors)
+	}
+	if n := twilioSends(emu); n != 0 {
+		t.Fatalf("login with a phone outside the allowlist sent %d SMS, want 0", n)
+	}
+}

@@ -215,6 +215,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	}
 	s.upgradeHash(ctx, u, in.Password)
 
+	// The number was valid at registration, but SMS_ALLOWED_COUNTRY_CODES
+	// may have narrowed since: check again before anything is sent.
+	if _, err := s.phones.Normalize(u.Phone); err != nil {
+		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
+		return nil, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
+	}
 	if err := s.limitSend(ctx, u.Phone); err != nil {
 		return nil, err
 	}
