@@ -36,6 +36,13 @@ type HashLimiter interface {
 	Do(ctx context.Context, fn func()) error
 }
 
+// busyReporter is implemented by a HashLimiter that can tell ahead of time
+// that it would refuse, so a flood is turned away before it costs database
+// writes.
+type busyReporter interface {
+	Busy() bool
+}
+
 // Options configure a Service. Store, OTP, Tokens and Phones are required.
 type Options struct {
 	Store        store.Store
@@ -137,6 +144,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*store.User, 
 	if len(bad) > 0 {
 		return nil, errors.Join(bad...)
 	}
+	if err := s.hashCapacity(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.limitRegister(ctx, in.ClientIP); err != nil {
 		return nil, err
 	}
@@ -188,6 +198,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	}
 	if err := input.LoginPassword(in.Password); err != nil {
 		return nil, badInput(err)
+	}
+	if err := s.hashCapacity(ctx); err != nil {
+		return nil, err
 	}
 	if err := s.limitLogin(ctx, in.ClientIP); err != nil {
 		return nil, err
@@ -375,6 +388,15 @@ func (s *Service) hash(ctx context.Context, password string) (string, error) {
 		return "", fmt.Errorf("auth: hash password: %w", err)
 	}
 	return string(h), nil
+}
+
+// hashCapacity refuses early when the hash limiter would refuse anyway.
+func (s *Service) hashCapacity(ctx context.Context) error {
+	if b, ok := s.hashLimiter.(busyReporter); ok && b.Busy() {
+		s.log.WarnContext(ctx, "rate limit hit", "limit", "hash_capacity")
+		return errRateLimited(time.Second, errors.New("auth: hash capacity busy"))
+	}
+	return nil
 }
 
 // runHash runs a bcrypt operation under the hash limiter.

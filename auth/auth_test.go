@@ -49,12 +49,45 @@ func (c *clock) Advance(d time.Duration) {
 }
 
 // countingLimiter is an auth.HashLimiter that counts bcrypt operations.
-type countingLimiter struct{ n atomic.Int64 }
+type countingLimiter struct {
+	n    atomic.Int64
+	busy atomic.Bool // what Busy reports; Do still runs fn
+}
 
 func (c *countingLimiter) Do(ctx context.Context, fn func()) error {
 	c.n.Add(1)
 	fn()
 	return nil
+}
+
+func (c *countingLimiter) Busy() bool { return c.busy.Load() }
+
+// TestBusyHashLimiter: when the hash limiter says it would refuse, register
+// and login are refused before any counter, hash or SMS.
+func TestBusyHashLimiter(t *testing.T) {
+	h := newHarness(t, auth.Limits{})
+	phone := nextPhone()
+	h.register(t, "busy@example.com", phone)
+	hashes, sends := h.hashes.n.Load(), h.sends()
+	h.hashes.busy.Store(true)
+	ctx := context.Background()
+	_, err := h.svc.Register(ctx, auth.RegisterInput{Email: "busy2@example.com", Password: password, Phone: nextPhone(), ClientIP: "203.0.113.9"})
+	wantCode(t, "Register(busy)", err, auth.CodeRateLimited)
+	_, err = h.svc.Login(ctx, auth.LoginInput{Email: "busy@example.com", Password: password, ClientIP: "203.0.113.9"})
+	wantCode(t, "Login(busy)", err, auth.CodeRateLimited)
+	if n := h.hashes.n.Load(); n != hashes {
+		t.Errorf("busy limiter: %d hashes ran, want 0", n-hashes)
+	}
+	if n := h.sends(); n != sends {
+		t.Errorf("busy limiter: %d SMS sent, want 0", n-sends)
+	}
+	for _, key := range []string{"ip:register:203.0.113.9", "ip:login:203.0.113.9"} {
+		if c, err := h.db.Peek(ctx, key, h.clock.Now()); err != nil || c.Count != 0 {
+			t.Errorf("busy limiter: counter %s = %+v, %v; want untouched", key, c, err)
+		}
+	}
+	h.hashes.busy.Store(false)
+	h.login(t, "busy@example.com")
 }
 
 const (

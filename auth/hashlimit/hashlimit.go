@@ -154,6 +154,19 @@ func (l *Limiter) Stats() Stats {
 	return s
 }
 
+// Busy reports whether Do would refuse a hash right now (a full queue, or a
+// wait longer than MaxWait), so a caller can refuse before doing the work
+// that leads up to the hash.
+func (l *Limiter) Busy() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if len(l.queue) == 0 && l.inFlight < l.limit(now) {
+		return false
+	}
+	return len(l.queue) >= l.maxQueue || l.expectedWait(now) > l.maxWait
+}
+
 // Do runs fn, a password hash or compare, once a slot is free, and returns
 // nil after fn returns. It returns ErrBusy without running fn if MaxQueue
 // hashes are already waiting, if the wait would exceed MaxWait, or if ctx

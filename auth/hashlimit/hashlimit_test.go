@@ -151,6 +151,9 @@ func TestQueueFull(t *testing.T) {
 				start(t, context.Background(), l)
 				waitFor(t, l, "waiters", func(s Stats) bool { return s.Waiting == i+1 })
 			}
+			if !l.Busy() {
+				t.Errorf("Busy() = false with a full queue, want true")
+			}
 			ran := false
 			if err := l.Do(context.Background(), func() { ran = true }); !errors.Is(err, ErrBusy) || ran {
 				t.Errorf("Do with a full queue = %v (ran %v), want ErrBusy without running", err, ran)
@@ -159,6 +162,27 @@ func TestQueueFull(t *testing.T) {
 				t.Errorf("Stats = %+v, want 1 rejected for a full queue", s)
 			}
 		})
+	}
+}
+
+func TestBusy(t *testing.T) {
+	l := New(noLinger(Options{MaxInFlight: 1, MaxQueue: 1, MaxWait: time.Hour}))
+	if l.Busy() {
+		t.Fatal("Busy() = true when idle, want false")
+	}
+	c := hold(t, l)
+	if l.Busy() {
+		t.Fatal("Busy() = true with room in the queue, want false")
+	}
+	start(t, context.Background(), l)
+	waitFor(t, l, "a waiter", func(s Stats) bool { return s.Waiting == 1 })
+	if !l.Busy() {
+		t.Fatal("Busy() = false with the queue full, want true")
+	}
+	c.done()
+	waitFor(t, l, "the queue to drain", func(s Stats) bool { return s.Waiting == 0 })
+	if s := l.Stats(); s.Rejected != 0 {
+		t.Fatalf("Busy counted a rejection: %+v", s)
 	}
 }
 
