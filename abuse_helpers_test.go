@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -105,25 +102,6 @@ func (s *stack) run(t *testing.T, steps []step) []*gqlResponse {
 		}
 	}
 	return out
-}
-
-// gqlFrom posts one operation as gql does, with an X-Forwarded-For header
-// when xff is set.
-func gqlFrom(tb testing.TB, baseURL, xff, bearer, query string, vars map[string]any) *gqlResponse {
-	tb.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	return doGQL(tb, req)
 }
 
 func registerVars(email, password, phone string) map[string]any {

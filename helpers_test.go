@@ -157,12 +157,22 @@ func (r *gqlResponse) code() string {
 // gql posts one operation and decodes the answer.
 func gql(tb testing.TB, baseURL, bearer, query string, vars map[string]any) *gqlResponse {
 	tb.Helper()
+	return gqlFrom(tb, baseURL, "", bearer, query, vars)
+}
+
+// gqlFrom posts one operation, with an X-Forwarded-For header when xff is
+// set, and decodes the answer.
+func gqlFrom(tb testing.TB, baseURL, xff, bearer, query string, vars map[string]any) *gqlResponse {
+	tb.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, err := http.NewRequest(http.MethodPost, baseURL+"/graphql", bytes.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if xff != "" {
+		req.Header.Set("X-Forwarded-For", xff)
+	}
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
