@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -677,6 +678,12 @@ func TestAbuseAuthEventsLogged(t *testing.T) {
 	for _, event := range []string{"user registered", "login failed", "code sent", "rate limit hit", "code failed", "login succeeded"} {
 		if !strings.Contains(out, event) {
 			t.Errorf("log lacks %q", event)
+		}
+		// Each event names the request and client it came from.
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "msg=\""+event+"\"") && (!regexp.MustCompile(`request_id=[0-9a-f]{16}`).MatchString(line) || !strings.Contains(line, "client_ip=127.0.0.1")) {
+				t.Errorf("log line %q lacks request_id or client_ip", line)
+			}
 		}
 	}
 	for name, secret := range map[string]string{

@@ -396,9 +396,26 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Production {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(requestHandler{slog.NewJSONHandler(w, opts)})
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(requestHandler{slog.NewTextHandler(w, opts)})
+}
+
+// requestHandler adds the request id and client IP to every record logged
+// with a request's context (graph.LogAttrs).
+type requestHandler struct{ slog.Handler }
+
+func (h requestHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(graph.LogAttrs(ctx)...)
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestHandler) WithGroup(name string) slog.Handler {
+	return requestHandler{h.Handler.WithGroup(name)}
 }
 
 func envName(cfg *config) string {

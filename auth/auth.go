@@ -222,7 +222,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return nil, err
 	}
 	if u == nil || cmpErr != nil {
-		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials", "client_ip", in.ClientIP)
+		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials")
 		s.recordFailure(ctx, acct)
 		return nil, errInvalidCredentials()
 	}

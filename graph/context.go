@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 
 	"github.com/twostep/twostep/auth"
@@ -16,6 +17,19 @@ type requestInfo struct {
 }
 
 type requestKey struct{}
+
+// LogAttrs returns the request id and client IP of the GraphQL request
+// behind ctx, or nothing outside one. A slog handler adds them to every
+// record logged with the request's context, so each auth event can be
+// traced to its request and client.
+func LogAttrs(ctx context.Context) []slog.Attr {
+	ri, ok := ctx.Value(requestKey{}).(requestInfo)
+	if !ok {
+		return nil
+	}
+	return []slog.Attr{slog.String("request_id", ri.id), slog.String("client_ip", ri.clientIP)}
+}
+
 type claimsKey struct{}
 
 func newRequestContext(ctx context.Context, ri requestInfo) context.Context {

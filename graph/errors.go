@@ -36,7 +36,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			case auth.CodeRateLimited:
 				ext["retryAfter"] = int(math.Ceil(ae.RetryAfter.Seconds()))
 			case auth.CodeUnavailable:
-				log.ErrorContext(ctx, "store unavailable", "request_id", reqID, "err", ae.Err)
+				log.ErrorContext(ctx, "store unavailable", "err", ae.Err)
 			}
 			return &gqlerror.Error{Message: ae.Message, Path: path, Extensions: ext}
 		}
@@ -58,7 +58,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return ge
 		}
-		log.ErrorContext(ctx, "internal error", "request_id", reqID, "err", err)
+		log.ErrorContext(ctx, "internal error", "err", err)
 		return &gqlerror.Error{
 			Message:    "Internal server error.",
 			Path:       path,
@@ -73,7 +73,7 @@ var errPanic = errors.New("graph: panic in resolver")
 
 func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		log.ErrorContext(ctx, "panic", "request_id", requestFromContext(ctx).id, "panic", p, "stack", string(debug.Stack()))
+		log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
 		return errPanic
 	}
 }

@@ -157,8 +157,9 @@ func requestMiddleware(log *slog.Logger, trusted []netip.Prefix, maxBody int64, 
 			r.Header.Del("Upgrade")
 		}
 		start := time.Now()
-		next.ServeHTTP(w, r.WithContext(newRequestContext(r.Context(), ri)))
-		log.DebugContext(r.Context(), "graphql request", "request_id", ri.id, "method", r.Method, "client_ip", ri.clientIP, "duration", time.Since(start))
+		ctx := newRequestContext(r.Context(), ri)
+		next.ServeHTTP(w, r.WithContext(ctx))
+		log.DebugContext(ctx, "graphql request", "method", r.Method, "duration", time.Since(start))
 	})
 }
 
