@@ -311,3 +311,33 @@ func BenchmarkHashUnderLoad(b *testing.B) {
 	b.ReportMetric(float64(p99Alone.Microseconds())/1000, "me-p99-alone-ms")
 	b.ReportMetric(float64(p99Flood.Microseconds())/1000, "me-p99-flood-ms")
 }
+
+// BenchmarkRefuse measures what refusing a hostile operation costs next to
+// refusing an ordinary bad one: the body cap, the parser token limit and
+// the depth and complexity limits keep the first close to the second.
+func BenchmarkRefuse(b *testing.B) {
+	ba := newBenchApp(b, storetest.NewSQLite(b), 4)
+	deep := "{ __schema { types { fields { type " + strings.Repeat("{ ofType ", 40) + "{ name }" + strings.Repeat(" }", 40) + " } } } }"
+	var aliases strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&aliases, "a%d: me { id email phone phoneVerified createdAt } ", i)
+	}
+	tests := []struct{ name, query, code string }{
+		{"ordinary: unknown field", "{ nope }", "GRAPHQL_VALIDATION_FAILED"},
+		{"tokens: 8 KiB of fields", "{ " + strings.Repeat("__typename ", 700) + "}", "GRAPHQL_PARSE_FAILED"},
+		{"depth: 40 levels", deep, "GRAPHQL_VALIDATION_FAILED"},
+		{"complexity: 100 aliases", "{ " + aliases.String() + "}", "GRAPHQL_PARSE_FAILED"},
+		{"batching: 20 logins", "mutation { " + strings.Repeat(`login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } `, 20) + "}", "GRAPHQL_VALIDATION_FAILED"},
+	}
+	for _, tt := range tests {
+		body := opBody(tt.query, nil)
+		b.Run(tt.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, out := ba.post(body, "", "198.51.100.5"); !bytes.Contains(out, []byte(tt.code)) {
+					b.Fatalf("%s: %.300s, want %s", tt.name, out, tt.code)
+				}
+			}
+		})
+	}
+}

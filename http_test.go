@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/99designs/gqlgen/graphql/introspection"
+
 	"github.com/twostep/twostep/auth/twilioverify/emulator"
 )
 
@@ -102,6 +104,15 @@ func TestHTTPSurface(t *testing.T) {
 			}
 		})
 	}
+	t.Run("GraphiQL's introspection query fits the limits", func(t *testing.T) {
+		var schema struct {
+			QueryType struct{ Name string } `json:"queryType"`
+		}
+		gql(t, srv.URL, "", introspection.Query, nil).field(t, "__schema", &schema)
+		if schema.QueryType.Name != "Query" {
+			t.Fatalf("introspection queryType = %q, want Query", schema.QueryType.Name)
+		}
+	})
 	t.Run("no suggestions", func(t *testing.T) {
 		r := gql(t, srv.URL, "", `{ mee { id } }`, nil)
 		if len(r.Errors) == 0 || strings.Contains(r.Errors[0].Message, "Did you mean") {

@@ -475,7 +475,7 @@ func TestHandlerServes(t *testing.T) {
 
 func TestHandlerDepthAndSuggestions(t *testing.T) {
 	env := newTestEnv(t, HandlerConfig{Introspection: true}, auth.Limits{})
-	deep := "{ __schema { types { fields { type " + strings.Repeat("{ ofType ", 10) + "{ name }" + strings.Repeat(" }", 10) + " } } } }"
+	deep := "{ __schema { types { fields { type " + strings.Repeat("{ ofType ", 20) + "{ name }" + strings.Repeat(" }", 20) + " } } } }"
 	tests := []struct {
 		name, query, code, notInMessage string
 	}{

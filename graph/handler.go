@@ -28,14 +28,17 @@ import (
 	"github.com/twostep/twostep/auth"
 )
 
-// Defaults of HandlerConfig. A legitimate twostep operation is a few hundred bytes,
-// a few dozen tokens and three levels deep; these leave room for tooling
-// (GraphiQL's introspection query) and nothing much more.
+// Defaults of HandlerConfig. A legitimate twostep operation is a few hundred
+// bytes, a few dozen tokens and three levels deep; the largest thing a tool
+// sends, the introspection query behind GraphiQL, is about 1.7 KB, 180
+// tokens and 15 levels deep (its TypeRef fragment). The limits leave room
+// for that and not much more, because what a refusal costs grows with what
+// is let in (BenchmarkRefuse).
 const (
-	DefaultMaxBodyBytes    = 32 << 10
-	DefaultTokenLimit      = 1500
+	DefaultMaxBodyBytes    = 8 << 10
+	DefaultTokenLimit      = 500
 	DefaultComplexityLimit = 200
-	DefaultDepthLimit      = 12
+	DefaultDepthLimit      = 20
 )
 
 // HandlerConfig configures NewHandler.
