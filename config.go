@@ -26,6 +26,7 @@ type config struct {
 	DBConnMaxLife    time.Duration
 	DBConnectTimeout time.Duration
 	DBStmtTimeout    time.Duration
+	DBStartupTimeout time.Duration
 
 	JWTSecret          []byte
 	JWTSecretGenerated bool
@@ -78,6 +79,7 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.DBConnMaxLife = p.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute)
 	c.DBConnectTimeout = p.duration("DB_CONNECT_TIMEOUT", 5*time.Second)
 	c.DBStmtTimeout = p.duration("DB_STATEMENT_TIMEOUT", 5*time.Second)
+	c.DBStartupTimeout = p.duration("DB_STARTUP_TIMEOUT", time.Minute)
 
 	secret := p.str("JWT_SECRET", "")
 	switch {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -322,5 +324,52 @@ func sampleConns(tb testing.TB, dbURL string) (stop func() int) {
 	return sync.OnceValue(func() int {
 		close(done)
 		return <-peak
+	})
+}
+
+// TestStartBeforeDatabase: a replica started while PostgreSQL is still
+// unreachable waits for it (DB_STARTUP_TIMEOUT) and then serves, with no
+// restart; one whose database never comes gives up with an error naming
+// DATABASE_URL.
+func TestStartBeforeDatabase(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	dbURL := storetest.NewPostgres(t)
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := storetest.NewProxy(t, u.Host)
+	p.Cut()
+	_, emuURL := newEmulator(t, emulator.Options{})
+	env := withEmulator(baseEnv(t), emuURL)
+	env["DATABASE_URL"] = p.URL(dbURL)
+	env["DB_CONNECT_TIMEOUT"] = "1s"
+
+	t.Run("database comes up", func(t *testing.T) {
+		restore := time.AfterFunc(time.Second, p.Restore)
+		defer restore.Stop()
+		srv := startServer(t, env)
+		if got := readyz(t, srv.URL); got != http.StatusOK {
+			t.Fatalf("GET /readyz = %d, want 200", got)
+		}
+		register(t, srv.URL, "early@example.com", nextPhone())
+		if !strings.Contains(srv.out.String(), "database unreachable, retrying") {
+			t.Errorf("no retry was logged:\n%s", srv.out.String())
+		}
+	})
+	t.Run("database never comes", func(t *testing.T) {
+		p.Cut()
+		env := maps.Clone(env)
+		env["DB_STARTUP_TIMEOUT"] = "1s"
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		start := time.Now()
+		err := run(ctx, []string{"twostep", "-env-file="}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
+			t.Fatalf("run with no database = %v, want an error naming DATABASE_URL", err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("run gave up after %v with DB_STARTUP_TIMEOUT=1s", d)
+		}
 	})
 }

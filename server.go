@@ -35,6 +35,7 @@ import (
 	"github.com/twostep/twostep/auth/twilioverify"
 	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/graph"
+	"github.com/twostep/twostep/store"
 	"github.com/twostep/twostep/store/sqlstore"
 )
 
@@ -109,14 +110,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer
 			a.close()
 		}
 	}()
-	a.db, err = sqlstore.Open(ctx, cfg.DatabaseURL, sqlstore.Options{
-		MaxOpenConns:     cfg.DBMaxOpenConns,
-		MaxIdleConns:     cfg.DBMaxIdleConns,
-		ConnMaxLifetime:  cfg.DBConnMaxLife,
-		ConnectTimeout:   cfg.DBConnectTimeout,
-		StatementTimeout: cfg.DBStmtTimeout,
-		Logger:           log,
-	})
+	a.db, err = openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +147,33 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, stdout io.Writer
 	}
 	a.handler = newRouter(cfg, a.svc, a.limiter, log)
 	return a, nil
+}
+
+// openStore opens the database, waiting up to DB_STARTUP_TIMEOUT for it to
+// become reachable: replicas often start before their database does, and
+// should not need a restart for it. Any other error ends the wait at once.
+func openStore(ctx context.Context, cfg *config, log *slog.Logger) (*sqlstore.DB, error) {
+	opts := sqlstore.Options{
+		MaxOpenConns:     cfg.DBMaxOpenConns,
+		MaxIdleConns:     cfg.DBMaxIdleConns,
+		ConnMaxLifetime:  cfg.DBConnMaxLife,
+		ConnectTimeout:   cfg.DBConnectTimeout,
+		StatementTimeout: cfg.DBStmtTimeout,
+		Logger:           log,
+	}
+	deadline := time.Now().Add(cfg.DBStartupTimeout)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		db, err := sqlstore.Open(ctx, cfg.DatabaseURL, opts)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) || time.Now().Add(wait).After(deadline) {
+			return db, err
+		}
+		log.Warn("database unreachable, retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // close releases what newApp opened, last first.
