@@ -8,6 +8,7 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/input"
 )
 
 // Twilio error codes this package tells apart
@@ -74,19 +75,7 @@ func (r redacted) Error() string {
 	if r.to == "" {
 		return r.err.Error()
 	}
-	return strings.ReplaceAll(r.err.Error(), r.to, maskPhone(r.to))
+	return strings.ReplaceAll(r.err.Error(), r.to, input.MaskPhone(r.to))
 }
 
 func (r redacted) Unwrap() error { return r.err }
-
-// maskPhone hides all but the first digit and the last four of an E.164
-// number (+14155554567 → +1******4567), enough to tell numbers apart in a
-// log without storing one. Anything shorter or not E.164-shaped is masked
-// entirely.
-func maskPhone(e164 string) string {
-	digits, ok := strings.CutPrefix(e164, "+")
-	if !ok || len(digits) < 6 || strings.Trim(digits, "0123456789") != "" {
-		return strings.Repeat("*", len(e164))
-	}
-	return "+" + digits[:1] + strings.Repeat("*", len(digits)-5) + digits[len(digits)-4:]
-}

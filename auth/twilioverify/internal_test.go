@@ -12,27 +12,6 @@ import (
 	"github.com/twostep/twostep/auth"
 )
 
-func TestMaskPhone(t *testing.T) {
-	tests := []struct {
-		name, in, want string
-	}{
-		{"US", "+14155554567", "+1******4567"},
-		{"UK", "+447700900123", "+4*******0123"},
-		{"shortest masked", "+123456", "+1*3456"},
-		{"too short", "+12345", "******"},
-		{"no plus", "14155554567", "***********"},
-		{"not digits", "+1415555abcd", "************"},
-		{"empty", "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := maskPhone(tt.in); got != tt.want {
-				t.Errorf("maskPhone(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestParseRetryAfter(t *testing.T) {
 	date := "Wed, 25 Nov 2026 10:00:00 GMT"
 	tests := []struct {

@@ -22,6 +22,7 @@ import (
 	verify "github.com/twilio/twilio-go/rest/verify/v2"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/input"
 )
 
 // DefaultTimeout bounds one Twilio call when Config.Timeout is zero.
@@ -138,7 +139,7 @@ func (c *Client) StartVerification(ctx context.Context, to string) (auth.Verific
 	}
 	out := auth.Verification{SID: deref(v.Sid), Status: deref(v.Status)}
 	c.log.InfoContext(ctx, "twilioverify: verification started",
-		"to", maskPhone(to), "sid", out.SID, "status", out.Status)
+		"to", input.MaskPhone(to), "sid", out.SID, "status", out.Status)
 	return out, nil
 }
 
@@ -151,10 +152,10 @@ func (c *Client) StartVerification(ctx context.Context, to string) (auth.Verific
 // approved, expired, too many checks, canceled), VerifyRateLimited for 60202
 // (too many checks), 60212 and 20429, VerifyUnavailable for everything else.
 func (c *Client) CheckVerification(ctx context.Context, to, code string) (bool, error) {
-	if !validCode(code) {
+	if norm, err := input.Code(code); err != nil || norm != code {
 		// Twilio would answer 60200, which reads as an outage; a malformed
 		// code is just a wrong one, and not sending it saves an attempt.
-		c.log.InfoContext(ctx, "twilioverify: malformed code not sent", "to", maskPhone(to))
+		c.log.InfoContext(ctx, "twilioverify: malformed code not sent", "to", input.MaskPhone(to))
 		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -171,7 +172,7 @@ func (c *Client) CheckVerification(ctx context.Context, to, code string) (bool, 
 	status := deref(v.Status)
 	approved := status == "approved"
 	c.log.InfoContext(ctx, "twilioverify: verification checked",
-		"to", maskPhone(to), "sid", deref(v.Sid), "status", status, "approved", approved)
+		"to", input.MaskPhone(to), "sid", deref(v.Sid), "status", status, "approved", approved)
 	return approved, nil
 }
 
@@ -209,22 +210,9 @@ func (c *Client) fail(ctx context.Context, op, to string, err error, retryAfter 
 		level = slog.LevelWarn
 	}
 	c.log.Log(ctx, level, "twilioverify: request failed",
-		"op", op, "to", maskPhone(to), "kind", ve.Kind.String(), "twilio_code", ve.Code,
+		"op", op, "to", input.MaskPhone(to), "kind", ve.Kind.String(), "twilio_code", ve.Code,
 		"retry_after", ve.RetryAfter, "err", ve.Err)
 	return ve
-}
-
-// validCode reports whether code has the shape Twilio accepts: 4–10 digits.
-func validCode(code string) bool {
-	if len(code) < 4 || len(code) > 10 {
-		return false
-	}
-	for _, r := range code {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // alphanumeric reports whether s is only ASCII letters and digits.
