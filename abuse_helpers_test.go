@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/auth/hashlimit"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/internal/hashlimit"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // stack is the server run builds (newApp) behind an httptest server

@@ -22,9 +22,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/sqlstore"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // The tests in this file prove the rules of SECURITY.md end to end, through

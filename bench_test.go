@@ -20,8 +20,8 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // benchApp is the real application (as run wires it) driven in-process

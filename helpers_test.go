@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // testServer is a twostep process started through run, as main does, on a

@@ -11,7 +11,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // TestHTTPSurface checks what the server answers at the HTTP level: health,

@@ -15,8 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // TestOutage puts a proxy between the server and PostgreSQL and breaks it

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // TestReplicas runs two servers on one PostgreSQL database, one Twilio and

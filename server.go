@@ -30,13 +30,13 @@ import (
 	"github.com/rs/cors"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/auth/hashlimit"
 	"github.com/twostep/twostep/auth/input"
-	"github.com/twostep/twostep/auth/twilioverify"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/graph"
+	"github.com/twostep/twostep/internal/hashlimit"
 	"github.com/twostep/twostep/store"
 	"github.com/twostep/twostep/store/sqlstore"
+	"github.com/twostep/twostep/twilioverify"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 func main() {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 func TestEndToEndHappyPath(t *testing.T) {

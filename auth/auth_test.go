@@ -24,10 +24,10 @@ import (
 
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/auth/input"
-	"github.com/twostep/twostep/auth/twilioverify"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/sqlstore"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // clock is a settable time source shared by the service and the emulator.

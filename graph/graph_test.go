@@ -23,10 +23,10 @@ import (
 
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/auth/input"
-	"github.com/twostep/twostep/auth/twilioverify"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
 	"github.com/twostep/twostep/store/sqlstore"
 	"github.com/twostep/twostep/store/storetest"
+	"github.com/twostep/twostep/twilioverify"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // countingLimiter is an auth.HashLimiter that counts the bcrypt operations

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 func TestMainServesUntilCanceled(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 	verify "github.com/twilio/twilio-go/rest/verify/v2"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/auth/twilioverify"
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 const phone = "+14155550123"

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/auth/twilioverify/emulator"
+	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 const phone = "+14155550123"
