@@ -2,13 +2,8 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,94 +15,74 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/authtest"
+	"github.com/twostep/twostep/internal/apptest"
+	"github.com/twostep/twostep/internal/gqltest"
 	"github.com/twostep/twostep/store/storetest"
-	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
-// benchApp is the real application (as run wires it) driven in-process
-// through its full HTTP handler, so the figures measure twostep and not a
-// load generator sharing the same two cores.
+// benchApp is the real application, started by apptest as main starts it,
+// driven in process through its full HTTP handler, so the figures measure
+// twostep and not a load generator sharing the same cores.
 type benchApp struct {
-	*app
-	emu *emulator.Emulator
-	cfg *config
+	*apptest.Server
+	c *gqltest.Client
 }
 
-func newBenchApp(b *testing.B, databaseURL string, cost int) *benchApp {
+// startBench starts the app on databaseURL at bcrypt cost with every limit
+// out of the way: benchmarks measure the work, not the limits that would
+// refuse it. The account limits cannot be turned off; a benchmark that
+// fails one account many times moves clock (nil: real time) past them.
+func startBench(b *testing.B, databaseURL string, cost int, clock *authtest.Clock) *benchApp {
 	b.Helper()
-	emu, emuURL := newEmulator(b, emulator.Options{})
-	env := withEmulator(map[string]string{
-		"DATABASE_URL":    databaseURL,
-		"BCRYPT_COST":     fmt.Sprint(cost),
-		"JWT_SECRET":      "bench-secret-bench-secret-bench-secret",
-		"TRUSTED_PROXIES": "192.0.2.1",
-		"LOG_LEVEL":       "error",
-	}, emuURL)
-	cfg, err := loadConfig(func(k string) string { return env[k] })
-	if err != nil {
-		b.Fatal(err)
-	}
-	// Benchmarks measure the work, not the limits that would refuse it.
-	cfg.Limits = auth.Limits{
-		RegisterPerIP:       auth.Limit{Max: 1 << 30, Window: time.Hour},
-		LoginPerIP:          auth.Limit{Max: 1 << 30, Window: time.Hour},
-		VerifyPerIP:         auth.Limit{Max: 1 << 30, Window: time.Hour},
-		AccountFreeFailures: 1 << 30,
-		AccountPerHour:      1 << 30,
-		PhoneCooldown:       -1,
-		PhonePerHour:        1 << 30,
-		PhonePerDay:         1 << 30,
-		SMSPerHour:          1 << 30,
-	}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(a.close)
-	return &benchApp{app: a, emu: emu, cfg: cfg}
+	srv := apptest.Start(b, apptest.Options{Clock: clock, Env: map[string]string{
+		"DATABASE_URL":                    databaseURL,
+		"BCRYPT_COST":                     fmt.Sprint(cost),
+		"LOG_LEVEL":                       "error",
+		"TRUSTED_PROXIES":                 "192.0.2.1", // gqltest's in-process RemoteAddr: X-Forwarded-For names the client
+		"LIMIT_REGISTER_PER_IP":           "0",
+		"LIMIT_LOGIN_PER_IP":              "0",
+		"LIMIT_VERIFY_PER_IP":             "0",
+		"LIMIT_ACCOUNT_FREE_FAILURES":     "1000",
+		"LIMIT_ACCOUNT_MAX_BLOCK":         "1s",
+		"LIMIT_ACCOUNT_FAILURES_PER_HOUR": "100",
+		"LIMIT_PHONE_COOLDOWN":            "0",
+		"LIMIT_PHONE_PER_HOUR":            "1000000",
+		"LIMIT_PHONE_PER_DAY":             "1000000",
+		"LIMIT_SMS_PER_HOUR":              "1000000000",
+	}})
+	return &benchApp{Server: srv, c: &gqltest.Client{Handler: srv.App.Handler()}}
 }
 
-// post sends one GraphQL operation through the handler from ip.
-func (ba *benchApp) post(body []byte, bearer, ip string) (int, []byte) {
-	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-	req.RemoteAddr = "192.0.2.1:40000"
-	req.Header.Set("X-Forwarded-For", ip)
+// post sends a GraphQL body through the handler from ip and returns the
+// raw answer: decoding a gqltest.Response on every iteration would be
+// measured too.
+func (ba *benchApp) post(tb testing.TB, body []byte, bearer, ip string) (int, []byte) {
+	tb.Helper()
+	req := ba.c.NewRequest(tb, http.MethodPost, "/graphql", body)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", ip)
 	if bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
-	rec := httptest.NewRecorder()
-	ba.handler.ServeHTTP(rec, req)
-	return rec.Code, rec.Body.Bytes()
+	status, _, raw := ba.c.RoundTrip(tb, req)
+	return status, raw
 }
 
-func opBody(query string, vars map[string]any) []byte {
-	b, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	return b
-}
-
-// signIn registers a user and completes a login, returning an access token.
+// signIn registers a user and completes a login through the handler,
+// returning an access token.
 func (ba *benchApp) signIn(b *testing.B, email, phone string) string {
 	b.Helper()
-	if _, body := ba.post(opBody(registerOp, map[string]any{"email": email, "password": testPassword, "phone": phone}), "", "198.51.100.1"); !bytes.Contains(body, []byte(`"register":{`)) {
-		b.Fatalf("register: %s", body)
+	op := func(query string, vars map[string]any) gqltest.Op {
+		return gqltest.Op{Query: query, Variables: vars, Header: map[string]string{"X-Forwarded-For": "198.51.100.1"}}
 	}
-	var l struct {
-		Data struct{ Login loginJSON } `json:"data"`
-	}
-	_, body := ba.post(opBody(loginOp, map[string]any{"email": email, "password": testPassword}), "", "198.51.100.1")
-	if err := json.Unmarshal(body, &l); err != nil || l.Data.Login.MFAToken == "" {
-		b.Fatalf("login: %s", body)
-	}
-	code, _ := ba.emu.Code(phone)
-	var v struct {
-		Data struct{ VerifyOtp authJSON } `json:"data"`
-	}
-	_, body = ba.post(opBody(verifyOp, map[string]any{"mfaToken": l.Data.Login.MFAToken, "code": code}), "", "198.51.100.1")
-	if err := json.Unmarshal(body, &v); err != nil || v.Data.VerifyOtp.AccessToken == "" {
-		b.Fatalf("verifyOtp: %s", body)
-	}
-	return v.Data.VerifyOtp.AccessToken
+	var reg struct{ User gqltest.User }
+	ba.c.Do(b, op(gqltest.RegisterOp, gqltest.RegisterVars(email, password, phone))).Decode(b, "register", &reg)
+	var l gqltest.Login
+	ba.c.Do(b, op(gqltest.LoginOp, gqltest.LoginVars(email, password))).Decode(b, "login", &l)
+	var a gqltest.Auth
+	ba.c.Do(b, op(gqltest.VerifyOp, gqltest.VerifyVars(l.MFAToken, ba.Code(b, phone)))).Decode(b, "verifyOtp", &a)
+	return a.AccessToken
 }
 
 // benchStores runs fn against SQLite and, when TEST_DATABASE_URL is set,
@@ -117,81 +92,30 @@ func benchStores(b *testing.B, fn func(b *testing.B, databaseURL string)) {
 	b.Run("postgres", func(b *testing.B) { fn(b, storetest.NewPostgres(b)) })
 }
 
-// BenchmarkMe compares the me query through twostep's full HTTP handler
-// (CORS, limiter accounting, GraphQL parsing, @auth, presenter) with a plain
-// net/http handler doing the same token check and user lookup.
-func BenchmarkMe(b *testing.B) {
-	benchStores(b, func(b *testing.B, databaseURL string) {
-		ba := newBenchApp(b, databaseURL, 4)
-		token := ba.signIn(b, "bench-me@example.com", "+14155550199")
-		tokens, err := auth.NewTokens(ba.cfg.JWTSecret, ba.cfg.JWTIssuer, ba.cfg.JWTAudience, ba.cfg.AccessTokenTTL, nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		plain := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			claims, err := tokens.Verify(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-			if err != nil {
-				http.Error(w, "unauthenticated", http.StatusUnauthorized)
-				return
-			}
-			u, err := ba.db.UserByID(r.Context(), claims.Subject)
-			if err != nil {
-				http.Error(w, "internal", http.StatusInternalServerError)
-				return
-			}
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"me": map[string]any{
-				"id": u.ID, "email": u.Email, "phone": u.Phone, "phoneVerified": u.PhoneVerified, "createdAt": u.CreatedAt,
-			}}})
-		})
-		body := opBody(meOp, nil)
-		b.Run("twostep", func(b *testing.B) {
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if code, out := ba.post(body, token, "198.51.100.2"); code != http.StatusOK || !bytes.Contains(out, []byte(`"me":{`)) {
-						b.Fatalf("me = %d %s", code, out)
-					}
-				}
-			})
-		})
-		b.Run("plain", func(b *testing.B) {
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req := httptest.NewRequest(http.MethodPost, "/me", bytes.NewReader(body))
-					req.Header.Set("Authorization", "Bearer "+token)
-					rec := httptest.NewRecorder()
-					plain.ServeHTTP(rec, req)
-					if rec.Code != http.StatusOK {
-						b.Fatalf("plain me = %d", rec.Code)
-					}
-				}
-			})
-		})
-	})
-}
-
 // BenchmarkLogin compares the login mutation (input rules, limits, user
 // lookup, bcrypt compare, Twilio Verify send through twilio-go to the
 // emulator, challenge insert) with a bare bcrypt compare at the same cost.
 func BenchmarkLogin(b *testing.B) {
 	const cost = auth.DefaultBcryptCost
 	benchStores(b, func(b *testing.B, databaseURL string) {
-		ba := newBenchApp(b, databaseURL, cost)
+		clock := authtest.NewClock(time.Now())
+		ba := startBench(b, databaseURL, cost, clock)
 		ba.signIn(b, "bench-login@example.com", "+14155550198")
-		body := opBody(loginOp, map[string]any{"email": "bench-login@example.com", "password": testPassword})
+		body := gqltest.Body(gqltest.LoginOp, gqltest.LoginVars("bench-login@example.com", password))
 		b.Run("twostep", func(b *testing.B) {
 			for b.Loop() {
-				// Twilio allows 5 sends per number per 10 minutes.
-				ba.emu.Advance(10 * time.Minute)
-				if code, out := ba.post(body, "", "198.51.100.3"); code != http.StatusOK || !bytes.Contains(out, []byte(`"mfaToken"`)) {
+				// Past Twilio's 5 sends per number per 10 minutes and
+				// the account's 100 attempts per hour.
+				clock.Advance(time.Hour + time.Minute)
+				if code, out := ba.post(b, body, "", "198.51.100.3"); code != http.StatusOK || !bytes.Contains(out, []byte(`"mfaToken"`)) {
 					b.Fatalf("login = %d %s", code, out)
 				}
 			}
 		})
 		b.Run("bcrypt", func(b *testing.B) {
-			hash, _ := bcrypt.GenerateFromPassword([]byte(testPassword), cost)
+			hash, _ := bcrypt.GenerateFromPassword([]byte(password), cost)
 			for b.Loop() {
-				if err := bcrypt.CompareHashAndPassword(hash, []byte(testPassword)); err != nil {
+				if err := bcrypt.CompareHashAndPassword(hash, []byte(password)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -214,17 +138,17 @@ func BenchmarkHashUnderLoad(b *testing.B) {
 		cost  = auth.DefaultBcryptCost
 		phase = 4 * time.Second
 	)
-	ba := newBenchApp(b, storetest.NewSQLite(b), cost)
+	ba := startBench(b, storetest.NewSQLite(b), cost, nil)
 	token := ba.signIn(b, "bench-load@example.com", "+14155550197")
-	meBody := opBody(meOp, nil)
+	meBody := gqltest.Body(gqltest.MeOp, nil)
 	hash, _ := bcrypt.GenerateFromPassword([]byte("x"), cost)
 	procs := runtime.GOMAXPROCS(0)
 	var ipSeq atomic.Int64
 	login := func() int {
 		n := ipSeq.Add(1)
 		ip := fmt.Sprintf("10.%d.%d.%d", n>>16&255, n>>8&255, n&255)
-		body := opBody(loginOp, map[string]any{"email": fmt.Sprintf("nobody%d@example.com", n), "password": "wrong password"})
-		_, out := ba.post(body, "", ip)
+		body := gqltest.Body(gqltest.LoginOp, gqltest.LoginVars(fmt.Sprintf("nobody%d@example.com", n), "wrong password"))
+		_, out := ba.post(b, body, "", ip)
 		if bytes.Contains(out, []byte("INVALID_CREDENTIALS")) {
 			return 1 // a bcrypt compare ran
 		}
@@ -232,7 +156,7 @@ func BenchmarkHashUnderLoad(b *testing.B) {
 	}
 	me := func() time.Duration {
 		start := time.Now()
-		if code, out := ba.post(meBody, token, "198.51.100.4"); code != http.StatusOK || !bytes.Contains(out, []byte(`"me":{`)) {
+		if code, out := ba.post(b, meBody, token, "198.51.100.4"); code != http.StatusOK || !bytes.Contains(out, []byte(`"me":{`)) {
 			b.Errorf("me = %d %s", code, out)
 		}
 		return time.Since(start)
@@ -316,25 +240,21 @@ func BenchmarkHashUnderLoad(b *testing.B) {
 // refusing an ordinary bad one: the body cap, the parser token limit and
 // the depth and complexity limits keep the first close to the second.
 func BenchmarkRefuse(b *testing.B) {
-	ba := newBenchApp(b, storetest.NewSQLite(b), 4)
+	ba := startBench(b, storetest.NewSQLite(b), 4, nil)
 	deep := "{ __schema { types { fields { type " + strings.Repeat("{ ofType ", 40) + "{ name }" + strings.Repeat(" }", 40) + " } } } }"
-	var aliases strings.Builder
-	for i := range 100 {
-		fmt.Fprintf(&aliases, "a%d: me { id email phone phoneVerified createdAt } ", i)
-	}
 	tests := []struct{ name, query, code string }{
 		{"ordinary: unknown field", "{ nope }", "GRAPHQL_VALIDATION_FAILED"},
 		{"tokens: 8 KiB of fields", "{ " + strings.Repeat("__typename ", 700) + "}", "GRAPHQL_PARSE_FAILED"},
 		{"depth: 40 levels", deep, "GRAPHQL_VALIDATION_FAILED"},
-		{"complexity: 100 aliases", "{ " + aliases.String() + "}", "GRAPHQL_PARSE_FAILED"},
+		{"complexity: 100 aliases", "{ " + aliasN("me { id email phone phoneVerified createdAt }", 100) + "}", "GRAPHQL_PARSE_FAILED"},
 		{"batching: 20 logins", "mutation { " + strings.Repeat(`login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } `, 20) + "}", "GRAPHQL_VALIDATION_FAILED"},
 	}
 	for _, tt := range tests {
-		body := opBody(tt.query, nil)
+		body := gqltest.Body(tt.query, nil)
 		b.Run(tt.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				if _, out := ba.post(body, "", "198.51.100.5"); !bytes.Contains(out, []byte(tt.code)) {
+				if _, out := ba.post(b, body, "", "198.51.100.5"); !bytes.Contains(out, []byte(tt.code)) {
 					b.Fatalf("%s: %.300s, want %s", tt.name, out, tt.code)
 				}
 			}

@@ -1,286 +1,219 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/twostep/twostep/twilioverify/emulator"
+	"github.com/twostep/twostep/auth/authtest"
+	"github.com/twostep/twostep/internal/apptest"
+	"github.com/twostep/twostep/internal/gqltest"
 )
 
-// testServer is a twostep process started through run, as main does, on a
-// free loopback port.
-type testServer struct {
-	URL    string
-	cancel context.CancelFunc
-	done   chan error
-	out    *lockedBuffer
-}
-
-// lockedBuffer collects a server's output for assertions.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-var listeningRE = regexp.MustCompile(`listening on (http://localhost:\d+)/`)
-
-// baseEnv is the environment every test server gets unless overridden:
-// fast bcrypt, no .env, and the SQLite file in a temp dir.
-func baseEnv(tb testing.TB) map[string]string {
-	tb.Helper()
-	return map[string]string{
-		"PORT":                 "0",
-		"BCRYPT_COST":          "4",
-		"DATABASE_URL":         "sqlite:" + filepath.Join(tb.TempDir(), "twostep.db"),
-		"JWT_SECRET":           "test-secret-test-secret-test-secret!",
-		"LIMIT_PHONE_COOLDOWN": "0",
-		"LOG_LEVEL":            "debug",
-	}
-}
-
-// withEmulator points env at emu.
-func withEmulator(env map[string]string, emuURL string) map[string]string {
-	env["TWILIO_API_URL"] = emuURL
-	env["TWILIO_ACCOUNT_SID"] = emulator.DefaultAccountSID
-	env["TWILIO_AUTH_TOKEN"] = emulator.DefaultAuthToken
-	env["TWILIO_VERIFY_SID"] = emulator.DefaultServiceSID
-	return env
-}
-
-// newEmulator starts a Verify emulator on loopback.
-func newEmulator(tb testing.TB, opts emulator.Options) (*emulator.Emulator, string) {
-	tb.Helper()
-	emu := emulator.New(opts)
-	srv := httptest.NewServer(emu)
-	tb.Cleanup(srv.Close)
-	return emu, srv.URL
-}
-
-// startServer runs the server with env and waits until it listens.
-func startServer(tb testing.TB, env map[string]string) *testServer {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	out := &lockedBuffer{}
-	pr, pw := io.Pipe()
-	ts := &testServer{cancel: cancel, done: make(chan error, 1), out: out}
-	go func() {
-		err := run(ctx, []string{"twostep", "-env-file="}, func(k string) string { return env[k] }, io.MultiWriter(out, pw), out)
-		pw.Close()
-		ts.done <- err
-	}()
-	urlc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
-				break
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	select {
-	case ts.URL = <-urlc:
-	case err := <-ts.done:
-		cancel()
-		tb.Fatalf("server exited: %v\n%s", err, out.String())
-	case <-time.After(30 * time.Second):
-		cancel()
-		tb.Fatalf("server did not start\n%s", out.String())
-	}
-	tb.Cleanup(ts.stop)
-	return ts
-}
-
-func (ts *testServer) stop() {
-	if ts.cancel == nil {
-		return
-	}
-	ts.cancel()
-	ts.cancel = nil
-	select {
-	case <-ts.done:
-	case <-time.After(20 * time.Second):
-	}
-}
-
-// gqlError is one GraphQL error as a client sees it.
-type gqlError struct {
-	Message    string         `json:"message"`
-	Path       []any          `json:"path"`
-	Extensions map[string]any `json:"extensions"`
-}
-
-func (e gqlError) code() string {
-	c, _ := e.Extensions["code"].(string)
-	return c
-}
-
-type gqlResponse struct {
-	Status int
-	Data   map[string]json.RawMessage `json:"data"`
-	Errors []gqlError                 `json:"errors"`
-}
-
-// code returns the first error's code, or "" with no errors.
-func (r *gqlResponse) code() string {
-	if len(r.Errors) == 0 {
-		return ""
-	}
-	return r.Errors[0].code()
-}
-
-// gql posts one operation and decodes the answer.
-func gql(tb testing.TB, baseURL, bearer, query string, vars map[string]any) *gqlResponse {
-	tb.Helper()
-	return gqlFrom(tb, baseURL, "", bearer, query, vars)
-}
-
-// gqlFrom posts one operation, with an X-Forwarded-For header when xff is
-// set, and decodes the answer.
-func gqlFrom(tb testing.TB, baseURL, xff, bearer, query string, vars map[string]any) *gqlResponse {
-	tb.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequest(http.MethodPost, baseURL+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if xff != "" {
-		req.Header.Set("X-Forwarded-For", xff)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	return doGQL(tb, req)
-}
-
-func doGQL(tb testing.TB, req *http.Request) *gqlResponse {
-	tb.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatalf("POST /graphql: %v", err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var r gqlResponse
-	if err := json.Unmarshal(raw, &r); err != nil {
-		tb.Fatalf("decode %q: %v", raw, err)
-	}
-	r.Status = resp.StatusCode
-	return &r
-}
-
-func (r *gqlResponse) field(tb testing.TB, name string, v any) {
-	tb.Helper()
-	if len(r.Errors) > 0 {
-		tb.Fatalf("%s: unexpected errors: %+v", name, r.Errors)
-	}
-	if err := json.Unmarshal(r.Data[name], v); err != nil {
-		tb.Fatalf("%s: decode %s: %v", name, r.Data[name], err)
-	}
-}
+// The tests of this package start the whole server with apptest.Start, as
+// main does, and speak to it over HTTP with gqltest. Rules are proven in
+// their packages on a fake clock (auth, graph, httpedge, store); here each
+// setting is shown to reach its rule, and what only the assembled server
+// can show is proven: the HTTP and GraphQL contract, Twilio end to end,
+// restarts, races, replicas and outages.
 
 const (
-	registerOp = `mutation($email: String!, $password: String!, $phone: String!) {
-  register(input: {email: $email, password: $password, phone: $phone}) { user { id email phone phoneVerified createdAt } }
-}`
-	loginOp = `mutation($email: String!, $password: String!) {
-  login(input: {email: $email, password: $password}) { mfaToken channel sentTo expiresAt }
-}`
-	verifyOp = `mutation($mfaToken: String!, $code: String!) {
-  verifyOtp(input: {mfaToken: $mfaToken, code: $code}) { accessToken tokenType expiresIn user { id email phoneVerified } }
-}`
-	meOp = `{ me { id email phone phoneVerified createdAt } }`
+	password      = apptest.Password
+	wrongPassword = "not the password"
+	// unknownToken is a well-formed mfaToken no login issued.
+	unknownToken = "bm90LWEtcmVhbC10b2tlbg"
 )
 
-const testPassword = "correct horse battery staple 7"
+// newClock returns a clock for Options.Clock: lifetimes and windows move
+// only when the test says so.
+func newClock() *authtest.Clock { return authtest.NewClock(authtest.Start) }
 
-type userJSON struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email"`
-	Phone         string    `json:"phone"`
-	PhoneVerified bool      `json:"phoneVerified"`
-	CreatedAt     time.Time `json:"createdAt"`
+// step is one request of a scenario and what must come of it.
+type step struct {
+	name    string
+	query   string
+	vars    map[string]any
+	xff     string        // X-Forwarded-For, if any
+	advance time.Duration // the server's clock moves before the request
+	code    string        // extensions.code wanted; "" for success
+	field   string        // extensions.field wanted, if any
+	retry   int           // retryAfter wanted (seconds) with RATE_LIMITED; 0: any ≥ 1
+	hashes  int           // bcrypt operations wanted
+	twilio  int           // requests to Twilio wanted (sends and checks)
 }
 
-type loginJSON struct {
-	MFAToken  string    `json:"mfaToken"`
-	Channel   string    `json:"channel"`
-	SentTo    string    `json:"sentTo"`
-	ExpiresAt time.Time `json:"expiresAt"`
-}
-
-type authJSON struct {
-	AccessToken string   `json:"accessToken"`
-	TokenType   string   `json:"tokenType"`
-	ExpiresIn   int      `json:"expiresIn"`
-	User        userJSON `json:"user"`
-}
-
-// phoneSeq hands out distinct valid US mobile-style numbers.
-var phoneSeq struct {
-	sync.Mutex
-	n int
-}
-
-func nextPhone() string {
-	phoneSeq.Lock()
-	defer phoneSeq.Unlock()
-	phoneSeq.n++
-	return fmt.Sprintf("+1415555%04d", phoneSeq.n)
-}
-
-func register(tb testing.TB, url, email, phone string) userJSON {
+// runSteps performs steps in order on srv and checks each one's code,
+// retryAfter, bcrypt operations and Twilio requests. It returns the
+// responses.
+func runSteps(tb testing.TB, srv *apptest.Server, steps []step) []*gqltest.Response {
 	tb.Helper()
-	var p struct {
-		User userJSON `json:"user"`
+	var out []*gqltest.Response
+	for i, st := range steps {
+		if st.advance != 0 {
+			if srv.Clock == nil {
+				tb.Fatalf("step %d (%s) moves the clock: start the server with Options.Clock", i, st.name)
+			}
+			srv.Clock.Advance(st.advance)
+		}
+		srv.Emu.ResetRequests()
+		before := srv.Hashes()
+		op := gqltest.Op{Query: st.query, Variables: st.vars}
+		if st.xff != "" {
+			op.Header = map[string]string{"X-Forwarded-For": st.xff}
+		}
+		r := srv.Do(tb, op)
+		out = append(out, r)
+		desc := fmt.Sprintf("step %d (%s)", i, st.name)
+		if r.Code() != st.code {
+			tb.Fatalf("%s = %s, want code %q", desc, r.Body, st.code)
+		}
+		if st.field != "" && r.Errors[0].Extensions["field"] != st.field {
+			tb.Fatalf("%s = %s, want field %q", desc, r.Body, st.field)
+		}
+		if st.code == "RATE_LIMITED" {
+			ra := retryAfter(r)
+			if st.retry == 0 && ra < 1 || st.retry != 0 && ra != float64(st.retry) {
+				tb.Fatalf("%s: retryAfter %v, want %d (0: any ≥ 1)", desc, ra, st.retry)
+			}
+		}
+		if n := srv.Hashes() - before; n != st.hashes {
+			tb.Fatalf("%s computed %d hashes, want %d", desc, n, st.hashes)
+		}
+		if n := len(srv.Emu.Requests()); n != st.twilio {
+			tb.Fatalf("%s made %d Twilio requests, want %d", desc, n, st.twilio)
+		}
 	}
-	gql(tb, url, "", registerOp, map[string]any{"email": email, "password": testPassword, "phone": phone}).field(tb, "register", &p)
-	return p.User
+	return out
 }
 
-func login(tb testing.TB, url, email string) loginJSON {
-	tb.Helper()
-	var l loginJSON
-	gql(tb, url, "", loginOp, map[string]any{"email": email, "password": testPassword}).field(tb, "login", &l)
-	return l
+// Steps that recur in the scenarios.
+func registerStep(name, email, phone string) step {
+	return step{name: name, query: gqltest.RegisterOp, vars: gqltest.RegisterVars(email, password, phone), hashes: 1}
 }
 
-func codeFor(tb testing.TB, emu *emulator.Emulator, phone string) string {
+func loginStep(name, email string) step {
+	return step{name: name, query: gqltest.LoginOp, vars: gqltest.LoginVars(email, password), hashes: 1, twilio: 1}
+}
+
+func wrongLoginStep(name, email string) step {
+	return step{name: name, query: gqltest.LoginOp, vars: gqltest.LoginVars(email, wrongPassword), code: "INVALID_CREDENTIALS", hashes: 1}
+}
+
+// refused returns st refused by a limit before any hash or Twilio request,
+// with retryAfter retry (0: any).
+func refused(st step, retry int) step {
+	st.code, st.retry, st.hashes, st.twilio = "RATE_LIMITED", retry, 0, 0
+	return st
+}
+
+// across sends n copies of one operation at once, the i-th to server
+// i%len(servers) with vars(i), and returns the answers in that order. The
+// requests are released together, so they really race.
+func across(tb testing.TB, servers []*apptest.Server, n int, query string, vars func(i int) map[string]any) []*gqltest.Response {
 	tb.Helper()
-	code, ok := emu.Code(phone)
-	if !ok {
-		tb.Fatalf("emulator sent no code to %s", phone)
+	ctx, cancel := context.WithTimeout(tb.Context(), 30*time.Second)
+	defer cancel()
+	resps := make([]*gqltest.Response, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			resps[i], errs[i] = servers[i%len(servers)].Client.Try(ctx, gqltest.Op{Query: query, Variables: vars(i)})
+		})
 	}
-	return code
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			tb.Fatalf("request %d to server %d: %v", i, i%len(servers), err)
+		}
+	}
+	return resps
+}
+
+// codeCounts counts answers by their first error code, "" for success.
+func codeCounts(resps []*gqltest.Response) map[string]int {
+	counts := map[string]int{}
+	for _, r := range resps {
+		counts[r.Code()]++
+	}
+	return counts
+}
+
+// sameVars returns vars for every request.
+func sameVars(vars map[string]any) func(int) map[string]any {
+	return func(int) map[string]any { return vars }
 }
 
 // wrongCode returns a code of the same length that is not code.
 func wrongCode(code string) string {
 	return strings.Map(func(r rune) rune { return '0' + (r-'0'+1)%10 }, code)
+}
+
+// retryAfter returns the first error's extensions.retryAfter.
+func retryAfter(r *gqltest.Response) float64 {
+	if len(r.Errors) == 0 {
+		return 0
+	}
+	ra, _ := r.Errors[0].Extensions["retryAfter"].(float64)
+	return ra
+}
+
+// assertNoInternals fails if an error message carries provider or
+// database detail.
+func assertNoInternals(tb testing.TB, r *gqltest.Response) {
+	tb.Helper()
+	for _, e := range r.Errors {
+		low := strings.ToLower(e.Message)
+		for _, bad := range []string{"twilio", "status", "sql", "http", "html", "goroutine", "code 6", "code 2", "more_info"} {
+			if strings.Contains(low, bad) {
+				tb.Errorf("error message %q leaks internals (%q)", e.Message, bad)
+			}
+		}
+	}
+}
+
+// decodeClaims returns the claims of a JWS without checking it.
+func decodeClaims(tb testing.TB, token string) map[string]any {
+	tb.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		tb.Fatalf("token %q is not a JWS", token)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(raw, &c); err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// get sends GET path to srv and returns the raw answer.
+func get(tb testing.TB, srv *apptest.Server, path string) (int, http.Header, string) {
+	tb.Helper()
+	status, h, body := srv.Client.RoundTrip(tb, srv.Client.NewRequest(tb, http.MethodGet, path, nil))
+	return status, h, string(body)
+}
+
+// readyz returns the status of GET /readyz, waiting at most 10 seconds.
+func readyz(tb testing.TB, srv *apptest.Server) int {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second)
+	defer cancel()
+	status, _, _, err := srv.Client.TryRoundTrip(srv.Client.NewRequest(tb, http.MethodGet, "/readyz", nil).WithContext(ctx))
+	if err != nil {
+		tb.Fatalf("GET /readyz: %v", err)
+	}
+	return status
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,96 +10,104 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/introspection"
 
-	"github.com/twostep/twostep/twilioverify/emulator"
+	"github.com/twostep/twostep/internal/apptest"
+	"github.com/twostep/twostep/internal/gqltest"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
 // TestHTTPSurface checks what the server answers at the HTTP level: health,
-// readiness, CSRF-safe transports, batching and the operation guard.
+// readiness, security headers on every route, the CSRF-safe transports and
+// their coded refusals, GraphiQL in development, and CORS.
 func TestHTTPSurface(t *testing.T) {
-	emu, emuURL := newEmulator(t, emulator.Options{})
-	srv := startServer(t, withEmulator(baseEnv(t), emuURL))
-
-	get := func(t *testing.T, path string) (int, string) {
-		t.Helper()
-		resp, err := http.Get(srv.URL + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	post := func(t *testing.T, contentType, body string) (int, string) {
-		t.Helper()
-		resp, err := http.Post(srv.URL+"/graphql", contentType, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	srv := apptest.Start(t, apptest.Options{})
 
 	t.Run("healthz and readyz", func(t *testing.T) {
 		for _, p := range []string{"/healthz", "/readyz"} {
-			if code, body := get(t, p); code != http.StatusOK || !strings.Contains(body, `"ok"`) {
-				t.Errorf("GET %s = %d %s, want 200 ok", p, code, body)
+			status, h, body := get(t, srv, p)
+			if status != http.StatusOK || body != `{"status":"ok"}` || h.Get("Content-Type") != "application/json" || h.Get("Cache-Control") != "no-store" {
+				t.Errorf("GET %s = %d %s (%v), want 200 ok as uncached JSON", p, status, body, h)
 			}
 		}
 	})
-	t.Run("playground in development", func(t *testing.T) {
-		if code, body := get(t, "/"); code != http.StatusOK || !strings.Contains(strings.ToLower(body), "graphiql") {
-			t.Errorf("GET / = %d, want the GraphiQL page", code)
+	t.Run("security headers on every route", func(t *testing.T) {
+		want := map[string]string{
+			"X-Content-Type-Options": "nosniff",
+			"Referrer-Policy":        "no-referrer",
+			"X-Frame-Options":        "DENY",
+		}
+		for _, path := range []string{"/graphql?query=%7B__typename%7D", "/healthz", "/readyz", "/nope", "/"} {
+			_, h, _ := get(t, srv, path)
+			for k, v := range want {
+				if got := h.Get(k); got != v {
+					t.Errorf("GET %s: %s = %q, want %q", path, k, got, v)
+				}
+			}
+			csp := httpedge.ContentSecurityPolicy()
+			if path == "/" { // GraphiQL loads its scripts from a CDN
+				csp = h.Get("Content-Security-Policy")
+				if !strings.Contains(csp, "https://cdn.jsdelivr.net") || !strings.Contains(csp, "frame-ancestors 'none'") {
+					t.Errorf("GET /: Content-Security-Policy %q, want the CDN admitted and no framing", csp)
+				}
+			}
+			if got := h.Get("Content-Security-Policy"); got != csp {
+				t.Errorf("GET %s: Content-Security-Policy = %q, want %q", path, got, csp)
+			}
+			if id := h.Get("X-Request-Id"); len(id) != 16 {
+				t.Errorf("GET %s: X-Request-Id = %q, want 16 hex digits", path, id)
+			}
+		}
+		if r := srv.Post(t, `{ __typename }`, nil); r.Header.Get("X-Frame-Options") != "DENY" || r.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("POST /graphql headers = %v, want the security headers and no-store", r.Header)
+		}
+	})
+	t.Run("GraphiQL in development", func(t *testing.T) {
+		if status, _, body := get(t, srv, "/"); status != http.StatusOK || !strings.Contains(strings.ToLower(body), "graphiql") {
+			t.Errorf("GET / = %d, want the GraphiQL page", status)
 		}
 	})
 	t.Run("GET runs queries", func(t *testing.T) {
-		code, body := get(t, "/graphql?query="+url.QueryEscape("{ __typename }"))
-		if code != http.StatusOK || !strings.Contains(body, `"Query"`) {
-			t.Errorf("GET query = %d %s", code, body)
+		r := srv.Client.Send(t, srv.Client.NewRequest(t, http.MethodGet, "/graphql?query="+url.QueryEscape("{ __typename }"), nil))
+		if r.Status != http.StatusOK || string(r.Data["__typename"]) != `"Query"` {
+			t.Errorf("GET query = %d %s", r.Status, r.Body)
 		}
 	})
-	t.Run("GET never runs a mutation", func(t *testing.T) {
-		emu.ResetRequests()
-		q := `mutation { login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } }`
-		code, body := get(t, "/graphql?query="+url.QueryEscape(q))
-		if code == http.StatusOK && !strings.Contains(body, "errors") {
-			t.Errorf("GET mutation = %d %s, want refused", code, body)
+	post := func(contentType, body string) *http.Request {
+		req := srv.Client.NewRequest(t, http.MethodPost, "/graphql", []byte(body))
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
 		}
-		if strings.Contains(body, "mfaToken\":\"") {
-			t.Errorf("GET mutation ran: %s", body)
-		}
-	})
+		return req
+	}
+	query := `{"query":"{ __typename }"}`
 	refused := []struct {
-		name, contentType, body string
+		name   string
+		req    *http.Request
+		status int
+		code   string
 	}{
-		{"text/plain", "text/plain", `{"query":"{ __typename }"}`},
-		{"form", "application/x-www-form-urlencoded", `query=%7B__typename%7D`},
-		{"multipart", "multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n--x--\r\n"},
-		{"array batch", "application/json", `[{"query":"{ __typename }"},{"query":"{ __typename }"}]`},
-		{"oversized body", "application/json", `{"query":"{ __typename }","variables":{"x":"` + strings.Repeat("a", 64<<10) + `"}}`}, // 413
+		{"GET mutation", srv.Client.NewRequest(t, http.MethodGet, "/graphql?query="+url.QueryEscape(`mutation { login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } }`), nil), 422, "GRAPHQL_VALIDATION_FAILED"},
+		{"text/plain", post("text/plain", query), 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"form", post("application/x-www-form-urlencoded", `query=%7B__typename%7D`), 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"multipart", post("multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"operations\"\r\n\r\n{}\r\n--x--\r\n"), 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"no content type", post("", query), 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"array batch", post("application/json", "["+query+","+query+"]"), 400, "BAD_REQUEST"},
+		{"malformed JSON", post("application/json", `{"query": {`), 400, "BAD_REQUEST"},
+		{"oversized body", post("application/json", `{"query":"{ __typename }","variables":{"x":"`+strings.Repeat("a", 64<<10)+`"}}`), 413, "REQUEST_TOO_LARGE"},
+		{"PUT", srv.Client.NewRequest(t, http.MethodPut, "/graphql", []byte(query)), 405, "BAD_REQUEST"},
+		{"DELETE", srv.Client.NewRequest(t, http.MethodDelete, "/graphql", nil), 405, "BAD_REQUEST"},
 	}
 	for _, tt := range refused {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
-			code, body := post(t, tt.contentType, tt.body)
-			if code == http.StatusOK || !strings.Contains(body, "errors") || strings.Contains(body, `"__typename":"Query"`) {
-				t.Errorf("POST %s = %d %s, want refused", tt.name, code, body)
+			srv.Emu.ResetRequests()
+			r := srv.Client.Send(t, tt.req)
+			if r.Status != tt.status || r.Code() != tt.code || len(r.Data) > 0 {
+				t.Errorf("%s = %d %s, want %d %s and no data", tt.name, r.Status, r.Body, tt.status, tt.code)
 			}
-		})
-	}
-	guarded := []struct{ name, query string }{
-		{"aliases", `mutation { a: login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } b: login(input: {email: "b@example.com", password: "whatever1"}) { mfaToken } }`},
-		{"mixed", `mutation { register(input: {email: "a@example.com", password: "whatever1", phone: "+14155550100"}) { user { id } } login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } }`},
-		{"fragments", `mutation { ...A ...B } fragment A on Mutation { login(input: {email: "a@example.com", password: "whatever1"}) { mfaToken } } fragment B on Mutation { verifyOtp(input: {mfaToken: "x", code: "123456"}) { accessToken } }`},
-	}
-	for _, tt := range guarded {
-		t.Run("one sensitive mutation: "+tt.name, func(t *testing.T) {
-			emu.ResetRequests()
-			r := gql(t, srv.URL, "", tt.query, nil)
-			if r.code() != "GRAPHQL_VALIDATION_FAILED" || len(r.Data) > 0 && string(r.Data["login"]) != "" {
-				t.Fatalf("%s = %+v, want refused whole", tt.name, r.Errors)
+			if tt.status == http.StatusMethodNotAllowed && r.Header.Get("Allow") != "GET, POST, OPTIONS" {
+				t.Errorf("%s: Allow = %q, want GET, POST, OPTIONS", tt.name, r.Header.Get("Allow"))
 			}
-			if n := len(emu.Requests()); n != 0 {
-				t.Fatalf("%s sent %d Twilio requests, want 0", tt.name, n)
+			if n := len(srv.Emu.Requests()); n != 0 {
+				t.Errorf("%s made %d Twilio requests, want 0", tt.name, n)
 			}
 		})
 	}
@@ -108,43 +115,71 @@ func TestHTTPSurface(t *testing.T) {
 		var schema struct {
 			QueryType struct{ Name string } `json:"queryType"`
 		}
-		gql(t, srv.URL, "", introspection.Query, nil).field(t, "__schema", &schema)
+		srv.Post(t, introspection.Query, nil).Decode(t, "__schema", &schema)
 		if schema.QueryType.Name != "Query" {
 			t.Fatalf("introspection queryType = %q, want Query", schema.QueryType.Name)
 		}
 	})
 	t.Run("no suggestions", func(t *testing.T) {
-		r := gql(t, srv.URL, "", `{ mee { id } }`, nil)
-		if len(r.Errors) == 0 || strings.Contains(r.Errors[0].Message, "Did you mean") {
-			t.Fatalf("typo errors = %+v, want no suggestion", r.Errors)
+		r := srv.Post(t, `{ mee { id } }`, nil)
+		if r.Code() != "GRAPHQL_VALIDATION_FAILED" || strings.Contains(r.Errors[0].Message, "Did you mean") {
+			t.Fatalf("typo = %s, want GRAPHQL_VALIDATION_FAILED without a suggestion", r.Body)
 		}
 	})
 	t.Run("every error has a code", func(t *testing.T) {
 		for _, q := range []string{`{`, `{ me { nope } }`, `query($x: Int!) { me { id } }`} {
-			r := gql(t, srv.URL, "", q, nil)
-			if len(r.Errors) == 0 || r.code() == "" {
-				t.Errorf("%q errors = %+v, want a code", q, r.Errors)
+			r := srv.Post(t, q, nil)
+			for _, e := range r.Errors {
+				if e.Code() == "" {
+					t.Errorf("%q: error %q has no code", q, e.Message)
+				}
 			}
-		}
-	})
-	t.Run("CORS allows the dev origin only", func(t *testing.T) {
-		for origin, want := range map[string]string{"http://localhost:5173": "http://localhost:5173", "https://evil.example": ""} {
-			req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/graphql", nil)
-			req.Header.Set("Origin", origin)
-			req.Header.Set("Access-Control-Request-Method", "POST")
-			req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
-				t.Errorf("preflight from %s: allow-origin %q, want %q", origin, got, want)
+			if len(r.Errors) == 0 {
+				t.Errorf("%q = %s, want errors", q, r.Body)
 			}
 		}
 	})
 }
 
+// TestCORSSetting checks preflights with the default origins and with
+// CORS_ALLOWED_ORIGINS.
+func TestCORSSetting(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		allowed []string
+		refused []string
+	}{
+		{"default: local development origins", nil, []string{"http://localhost:5173", "http://127.0.0.1:3000"}, []string{"https://evil.example", "https://app.example"}},
+		{"CORS_ALLOWED_ORIGINS", map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example"}, []string{"https://app.example"}, []string{"http://localhost:5173", "https://evil.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := apptest.Start(t, apptest.Options{Env: tt.env})
+			preflight := func(origin string) string {
+				req := srv.Client.NewRequest(t, http.MethodOptions, "/graphql", nil)
+				req.Header.Set("Origin", origin)
+				req.Header.Set("Access-Control-Request-Method", "POST")
+				req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+				_, h, _ := srv.Client.RoundTrip(t, req)
+				return h.Get("Access-Control-Allow-Origin")
+			}
+			for _, o := range tt.allowed {
+				if got := preflight(o); got != o {
+					t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want it allowed", o, got)
+				}
+			}
+			for _, o := range tt.refused {
+				if got := preflight(o); got != "" {
+					t.Errorf("preflight from %s: Access-Control-Allow-Origin %q, want none", o, got)
+				}
+			}
+		})
+	}
+}
+
+// TestWebApp checks WEB_DIR: the built client at /app/, client-side routes,
+// cache headers, and / sending production visitors there.
 func TestWebApp(t *testing.T) {
 	dir := t.TempDir()
 	for name, body := range map[string]string{
@@ -160,9 +195,7 @@ func TestWebApp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := baseEnv(t)
-	env["WEB_DIR"] = dir
-	srv := startServer(t, env)
+	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"WEB_DIR": dir}})
 	tests := []struct {
 		path, wantBody, wantCache string
 		wantStatus                int
@@ -176,15 +209,58 @@ func TestWebApp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			resp, err := http.Get(srv.URL + tt.path)
-			if err != nil {
-				t.Fatal(err)
+			status, h, body := get(t, srv, tt.path)
+			if status != tt.wantStatus || !strings.Contains(body, tt.wantBody) || !strings.Contains(h.Get("Cache-Control"), tt.wantCache) {
+				t.Errorf("GET %s = %d %q (Cache-Control %q), want %d with %q and %q", tt.path, status, body, h.Get("Cache-Control"), tt.wantStatus, tt.wantBody, tt.wantCache)
 			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(b), tt.wantBody) || !strings.Contains(resp.Header.Get("Cache-Control"), tt.wantCache) {
-				t.Errorf("GET %s = %d %q (Cache-Control %q), want %d with %q and %q", tt.path, resp.StatusCode, b, resp.Header.Get("Cache-Control"), tt.wantStatus, tt.wantBody, tt.wantCache)
+			if got := h.Get("Content-Security-Policy"); got != httpedge.ContentSecurityPolicy() {
+				t.Errorf("GET %s: Content-Security-Policy = %q, want the edge's", tt.path, got)
 			}
 		})
+	}
+
+	prod := apptest.Start(t, apptest.Options{Env: map[string]string{"WEB_DIR": dir, "APP_ENV": "production", "BCRYPT_COST": "10"}})
+	noRedirect := &gqltest.Client{URL: prod.URL, HTTP: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	status, h, _ := noRedirect.RoundTrip(t, noRedirect.NewRequest(t, http.MethodGet, "/", nil))
+	if status != http.StatusFound || h.Get("Location") != "/app/" {
+		t.Errorf("GET / in production = %d to %q, want 302 to /app/", status, h.Get("Location"))
+	}
+}
+
+// TestProduction checks what APP_ENV=production turns off: GraphiQL,
+// introspection (refused as invalid, like any unknown field) and
+// suggestions; and that it logs JSON.
+func TestProduction(t *testing.T) {
+	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"APP_ENV": "production", "BCRYPT_COST": "10", "WEB_DIR": t.TempDir()}})
+	if status, _, _ := get(t, srv, "/"); status != http.StatusNotFound {
+		t.Errorf("GET / in production without a web app = %d, want 404", status)
+	}
+	tests := []struct{ name, query string }{
+		{"__schema", `{ __schema { types { name } } }`},
+		{"__type", `{ __type(name: "User") { fields { name } } }`},
+		{"__schema behind a fragment", `{ ...F } fragment F on Query { s: __schema { queryType { name } } }`},
+		{"GraphiQL's introspection query", introspection.Query},
+		{"typo in a field", `{ mee { id } }`},
+		{"typo in an argument", `mutation { login(inptu: {email: "a@b.co", password: "x"}) { mfaToken } }`},
+		{"typo in an input field", `mutation { login(input: {emial: "a@b.co", password: "x"}) { mfaToken } }`},
+		{"typo in a type", `query($x: Strng) { me { id } }`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := srv.Do(t, gqltest.Op{Query: tt.query})
+			if r.Status != 422 || r.Code() != "GRAPHQL_VALIDATION_FAILED" || len(r.Data) > 0 {
+				t.Fatalf("%s in production = %d %s, want 422 GRAPHQL_VALIDATION_FAILED without data", tt.name, r.Status, r.Body)
+			}
+			if strings.Contains(r.Body, "Did you mean") {
+				t.Fatalf("%s: %s suggests", tt.name, r.Body)
+			}
+		})
+	}
+	logs := srv.Logs()
+	if strings.Contains(logs, "internal error") {
+		t.Errorf("introspection probes were logged as internal errors:\n%s", logs)
+	}
+	if !strings.Contains(logs, `"msg":"listening"`) {
+		t.Errorf("production log is not JSON:\n%s", logs)
 	}
 }

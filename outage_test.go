@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,8 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/twostep/twostep/internal/apptest"
+	"github.com/twostep/twostep/internal/gqltest"
 	"github.com/twostep/twostep/store/storetest"
-	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
 // TestOutage puts a proxy between the server and PostgreSQL and breaks it
@@ -26,7 +26,6 @@ import (
 func TestOutage(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	t.Parallel()
-	emu, emuURL := newEmulator(t, emulator.Options{})
 	dbURL := storetest.NewPostgres(t)
 	u, err := url.Parse(dbURL)
 	if err != nil {
@@ -34,12 +33,12 @@ func TestOutage(t *testing.T) {
 	}
 	p := storetest.NewProxy(t, u.Host)
 	const requestTimeout = 5 * time.Second
-	env := withEmulator(baseEnv(t), emuURL)
-	env["DATABASE_URL"] = p.URL(dbURL)
-	env["DB_CONNECT_TIMEOUT"] = "1s"
-	env["DB_STATEMENT_TIMEOUT"] = "1s"
-	env["REQUEST_TIMEOUT"] = requestTimeout.String()
-	srv := startServer(t, env)
+	srv := apptest.Start(t, apptest.Options{Env: map[string]string{
+		"DATABASE_URL":         p.URL(dbURL),
+		"DB_CONNECT_TIMEOUT":   "1s",
+		"DB_STATEMENT_TIMEOUT": "1s",
+		"REQUEST_TIMEOUT":      requestTimeout.String(),
+	}})
 
 	tests := []struct {
 		name  string
@@ -61,43 +60,44 @@ func TestOutage(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			email := fmt.Sprintf("outage%d@example.com", i)
-			phone := nextPhone()
-			user := register(t, srv.URL, email, phone)
-			token := signIn(t, srv.URL, emu, email, phone)
-			pending := login(t, srv.URL, email)
-			code := codeFor(t, emu, phone)
-			if got := readyz(t, srv.URL); got != http.StatusOK {
+			phone := apptest.NextPhone()
+			user := srv.Register(t, email, phone)
+			token := srv.Verify(t, srv.Login(t, email).MFAToken, phone).AccessToken
+			pending := srv.Login(t, email)
+			code := srv.Code(t, phone)
+			if got := readyz(t, srv); got != http.StatusOK {
 				t.Fatalf("GET /readyz before the outage = %d, want 200", got)
 			}
 
 			tt.fault()
 			probes := []struct {
-				name, bearer, query string
-				vars                map[string]any
+				name string
+				op   gqltest.Op
 			}{
-				{"register", "", registerOp, map[string]any{"email": fmt.Sprintf("new%d@example.com", i), "password": testPassword, "phone": nextPhone()}},
-				{"login", "", loginOp, map[string]any{"email": email, "password": testPassword}},
-				{"verifyOtp", "", verifyOp, map[string]any{"mfaToken": pending.MFAToken, "code": code}},
-				{"me", token, meOp, nil},
+				{"register", gqltest.Op{Query: gqltest.RegisterOp, Variables: gqltest.RegisterVars(fmt.Sprintf("new%d@example.com", i), password, apptest.NextPhone())}},
+				{"login", gqltest.Op{Query: gqltest.LoginOp, Variables: gqltest.LoginVars(email, password)}},
+				{"verifyOtp", gqltest.Op{Query: gqltest.VerifyOp, Variables: gqltest.VerifyVars(pending.MFAToken, code)}},
+				{"me", gqltest.Op{Query: gqltest.MeOp, Bearer: token}},
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), 2*tt.within)
 			defer cancel()
 			var wg sync.WaitGroup
 			errs := make([]error, len(probes))
 			ready := make(chan probeResult, 1)
-			wg.Go(func() { ready <- timedReadyz(ctx, srv.URL) })
+			readyReq := srv.Client.NewRequest(t, http.MethodGet, "/readyz", nil).WithContext(ctx)
+			wg.Go(func() { ready <- timed(srv.Client, readyReq) })
 			for j, pr := range probes {
 				wg.Go(func() {
 					start := time.Now()
-					r, err := postGQL(ctx, srv.URL, pr.bearer, pr.query, pr.vars)
+					r, err := srv.Client.Try(ctx, pr.op)
 					took := time.Since(start)
 					switch {
 					case err != nil:
 						errs[j] = fmt.Errorf("%s during the outage: %w after %v", pr.name, err, took)
-					case !slices.Contains(tt.codes, r.code()) || took > tt.within:
-						errs[j] = fmt.Errorf("%s during the outage = %+v (HTTP %d) after %v, want one of %v within %v", pr.name, r.Errors, r.Status, took, tt.codes, tt.within)
+					case !slices.Contains(tt.codes, r.Code()) || took > tt.within:
+						errs[j] = fmt.Errorf("%s during the outage = %s (HTTP %d) after %v, want one of %v within %v", pr.name, r.Body, r.Status, took, tt.codes, tt.within)
 					default:
-						t.Logf("%s during the outage: %s (HTTP %d) after %v", pr.name, r.code(), r.Status, took)
+						t.Logf("%s during the outage: %s (HTTP %d) after %v", pr.name, r.Code(), r.Status, took)
 						assertNoInternals(t, r)
 					}
 				})
@@ -113,7 +113,7 @@ func TestOutage(t *testing.T) {
 			}
 
 			p.Restore()
-			if got := readyz(t, srv.URL); got != http.StatusOK {
+			if got := readyz(t, srv); got != http.StatusOK {
 				t.Fatalf("GET /readyz after the outage = %d, want 200", got)
 			}
 			// The challenge survived, and the refused attempt was not counted.
@@ -121,13 +121,13 @@ func TestOutage(t *testing.T) {
 			if got := storetest.QueryPostgres(t, dbURL, attempts); !slices.Equal(got, []int64{0}) {
 				t.Errorf("attempts on the challenge pending through the outage = %v, want [0]", got)
 			}
-			var a authJSON
-			gql(t, srv.URL, "", verifyOp, map[string]any{"mfaToken": pending.MFAToken, "code": code}).field(t, "verifyOtp", &a)
-			var me userJSON
-			if gql(t, srv.URL, a.AccessToken, meOp, nil).field(t, "me", &me); me.ID != user.ID {
+			var a gqltest.Auth
+			srv.Post(t, gqltest.VerifyOp, gqltest.VerifyVars(pending.MFAToken, code)).Decode(t, "verifyOtp", &a)
+			var me gqltest.User
+			if srv.Do(t, gqltest.Op{Query: gqltest.MeOp, Bearer: a.AccessToken}).Decode(t, "me", &me); me.ID != user.ID {
 				t.Errorf("me after the outage = %+v, want user %s", me, user.ID)
 			}
-			register(t, srv.URL, fmt.Sprintf("after%d@example.com", i), nextPhone())
+			srv.Register(t, fmt.Sprintf("after%d@example.com", i), apptest.NextPhone())
 		})
 	}
 }
@@ -138,14 +138,12 @@ func TestOutage(t *testing.T) {
 func TestDatabaseSettingsFromEnvironment(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
 	t.Parallel()
-	_, emuURL := newEmulator(t, emulator.Options{})
-	start := func(t *testing.T, settings map[string]string) (*testServer, string) {
+	start := func(t *testing.T, settings map[string]string) (*apptest.Server, string) {
+		t.Helper()
 		dbURL := storetest.NewPostgres(t)
-		env := withEmulator(baseEnv(t), emuURL)
-		env["DATABASE_URL"] = dbURL
-		env["REQUEST_TIMEOUT"] = "20s"
+		env := map[string]string{"DATABASE_URL": dbURL, "REQUEST_TIMEOUT": "20s"}
 		maps.Copy(env, settings)
-		return startServer(t, env), dbURL
+		return apptest.Start(t, apptest.Options{Env: env}), dbURL
 	}
 
 	t.Run("pool size and statement timeout", func(t *testing.T) {
@@ -154,14 +152,14 @@ func TestDatabaseSettingsFromEnvironment(t *testing.T) {
 			"DB_MAX_IDLE_CONNS":    "1",
 			"DB_STATEMENT_TIMEOUT": "500ms",
 		})
-		register(t, srv.URL, "pool@example.com", nextPhone())
+		srv.Register(t, "pool@example.com", apptest.NextPhone())
 
 		// Six logins wait on a locked table: two at a time, as many as
 		// DB_MAX_OPEN_CONNS allows, and each for DB_STATEMENT_TIMEOUT.
 		unlock := lockTable(t, dbURL, "counters")
 		stop := sampleConns(t, dbURL)
 		begin := time.Now()
-		resps := across(t, []*testServer{srv}, 6, loginOp, sameVars(map[string]any{"email": "pool@example.com", "password": testPassword}))
+		resps := across(t, []*apptest.Server{srv}, 6, gqltest.LoginOp, sameVars(gqltest.LoginVars("pool@example.com", password)))
 		took := time.Since(begin)
 		peak := stop()
 		unlock()
@@ -192,12 +190,12 @@ func TestDatabaseSettingsFromEnvironment(t *testing.T) {
 
 	t.Run("connection lifetime", func(t *testing.T) {
 		srv, dbURL := start(t, map[string]string{"DB_CONN_MAX_LIFETIME": "1s"})
-		if got := readyz(t, srv.URL); got != http.StatusOK {
+		if got := readyz(t, srv); got != http.StatusOK {
 			t.Fatalf("GET /readyz = %d, want 200", got)
 		}
 		before := serverPIDs(t, dbURL)
 		time.Sleep(1500 * time.Millisecond)
-		if got := readyz(t, srv.URL); got != http.StatusOK {
+		if got := readyz(t, srv); got != http.StatusOK {
 			t.Fatalf("GET /readyz = %d, want 200", got)
 		}
 		// A connection past its lifetime is closed when next taken; its
@@ -217,45 +215,18 @@ func TestDatabaseSettingsFromEnvironment(t *testing.T) {
 	})
 }
 
-// signIn logs email in and returns an access token.
-func signIn(tb testing.TB, baseURL string, emu *emulator.Emulator, email, phone string) string {
-	tb.Helper()
-	l := login(tb, baseURL, email)
-	var a authJSON
-	gql(tb, baseURL, "", verifyOp, map[string]any{"mfaToken": l.MFAToken, "code": codeFor(tb, emu, phone)}).field(tb, "verifyOtp", &a)
-	return a.AccessToken
-}
-
 type probeResult struct {
 	status int
 	took   time.Duration
 	err    error
 }
 
-func timedReadyz(ctx context.Context, baseURL string) probeResult {
+// timed sends req with c and says how long the answer took; for other
+// goroutines than the test's.
+func timed(c *gqltest.Client, req *http.Request) probeResult {
 	start := time.Now()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/readyz", nil)
-	if err != nil {
-		return probeResult{err: err}
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return probeResult{err: err, took: time.Since(start)}
-	}
-	resp.Body.Close()
-	return probeResult{status: resp.StatusCode, took: time.Since(start)}
-}
-
-// readyz returns the status of GET /readyz.
-func readyz(tb testing.TB, baseURL string) int {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(tb.Context(), 10*time.Second)
-	defer cancel()
-	r := timedReadyz(ctx, baseURL)
-	if r.err != nil {
-		tb.Fatalf("GET /readyz: %v", r.err)
-	}
-	return r.status
+	status, _, _, err := c.TryRoundTrip(req)
+	return probeResult{status: status, took: time.Since(start), err: err}
 }
 
 // lockTable takes an exclusive lock on table in dbURL, so every statement
@@ -340,31 +311,28 @@ func TestStartBeforeDatabase(t *testing.T) {
 	}
 	p := storetest.NewProxy(t, u.Host)
 	p.Cut()
-	_, emuURL := newEmulator(t, emulator.Options{})
-	env := withEmulator(baseEnv(t), emuURL)
-	env["DATABASE_URL"] = p.URL(dbURL)
-	env["DB_CONNECT_TIMEOUT"] = "1s"
+	env := map[string]string{"DATABASE_URL": p.URL(dbURL), "DB_CONNECT_TIMEOUT": "1s"}
 
 	t.Run("database comes up", func(t *testing.T) {
 		restore := time.AfterFunc(time.Second, p.Restore)
 		defer restore.Stop()
-		srv := startServer(t, env)
-		if got := readyz(t, srv.URL); got != http.StatusOK {
+		srv := apptest.Start(t, apptest.Options{Env: env})
+		if got := readyz(t, srv); got != http.StatusOK {
 			t.Fatalf("GET /readyz = %d, want 200", got)
 		}
-		register(t, srv.URL, "early@example.com", nextPhone())
-		if !strings.Contains(srv.out.String(), "database unreachable, retrying") {
-			t.Errorf("no retry was logged:\n%s", srv.out.String())
+		srv.Register(t, "early@example.com", apptest.NextPhone())
+		if !strings.Contains(srv.Logs(), "database unreachable, retrying") {
+			t.Errorf("no retry was logged:\n%s", srv.Logs())
 		}
 	})
 	t.Run("database never comes", func(t *testing.T) {
 		p.Cut()
-		env := maps.Clone(env)
+		env := runEnv(t, env)
 		env["DB_STARTUP_TIMEOUT"] = "1s"
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 		defer cancel()
 		start := time.Now()
-		err := run(ctx, []string{"twostep", "-env-file="}, func(k string) string { return env[k] }, io.Discard, io.Discard)
+		_, err := runWith(ctx, []string{"-env-file="}, env)
 		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") {
 			t.Fatalf("run with no database = %v, want an error naming DATABASE_URL", err)
 		}

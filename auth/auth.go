@@ -1,7 +1,9 @@
 // Package auth holds twostep's login rules: registration, the password step,
 // the one-time-code step, access tokens, and the limits that keep scripted
 // attacks out. It talks to persistence through store.Store and to the SMS
-// provider through OTPVerifier; it knows nothing of GraphQL or HTTP.
+// provider through OTPVerifier; it knows nothing of GraphQL or HTTP, and
+// what it hands out (User, LoginResult, AuthResult) carries no password
+// hash or other stored secret.
 package auth
 
 import (
@@ -12,7 +14,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/google/uuid"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twostep/twostep/auth/input"
@@ -29,6 +30,19 @@ const (
 
 // Authentication methods (RFC 8176) recorded in the amr claim.
 var amrPasswordAndSMS = []string{"pwd", "sms", "mfa"}
+
+// User is an account as the rest of the server sees it.
+type User struct {
+	ID            string
+	Email         string
+	Phone         string // E.164
+	PhoneVerified bool
+	CreatedAt     time.Time
+}
+
+func userOf(u *store.User) *User {
+	return &User{ID: u.ID, Email: u.Email, Phone: u.Phone, PhoneVerified: u.PhoneVerified, CreatedAt: u.CreatedAt}
+}
 
 // HashLimiter bounds concurrent password hashing. Do runs fn or returns an
 // error without running it when the server is too busy.
@@ -51,7 +65,7 @@ type Options struct {
 	Phones       *input.Phones
 	BcryptCost   int           // default DefaultBcryptCost
 	HashLimiter  HashLimiter   // nil: unbounded
-	Limits       Limits        // zero fields take their defaults
+	Limits       *Limits       // nil: DefaultLimits(); otherwise used as given
 	ChallengeTTL time.Duration // default DefaultChallengeTTL
 	MaxAttempts  int           // default DefaultMaxAttempts
 	Now          func() time.Time
@@ -77,7 +91,7 @@ type Service struct {
 }
 
 // New returns a Service. It returns an error if a required option is
-// missing or the bcrypt cost is out of range.
+// missing, the bcrypt cost is out of range, or a limit is invalid.
 func New(o Options) (*Service, error) {
 	if o.Store == nil || o.OTP == nil || o.Tokens == nil || o.Phones == nil {
 		return nil, errors.New("auth: store, otp verifier, tokens and phones are required")
@@ -87,6 +101,13 @@ func New(o Options) (*Service, error) {
 	}
 	if o.BcryptCost < bcrypt.MinCost || o.BcryptCost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("auth: bcrypt cost %d out of range %d..%d", o.BcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	limits := DefaultLimits()
+	if o.Limits != nil {
+		limits = *o.Limits
+	}
+	if err := limits.Validate(); err != nil {
+		return nil, err
 	}
 	if o.ChallengeTTL <= 0 {
 		o.ChallengeTTL = DefaultChallengeTTL
@@ -111,240 +132,13 @@ func New(o Options) (*Service, error) {
 		phones:       o.Phones,
 		cost:         o.BcryptCost,
 		hashLimiter:  o.HashLimiter,
-		limits:       o.Limits.withDefaults(),
+		limits:       limits,
 		challengeTTL: o.ChallengeTTL,
 		maxAttempts:  o.MaxAttempts,
 		now:          o.Now,
 		log:          o.Logger,
 		dummyHash:    dummy,
 	}, nil
-}
-
-// RegisterInput is what a person gives to create an account.
-type RegisterInput struct {
-	Email    string
-	Password string
-	Phone    string
-	ClientIP string
-}
-
-// Register creates an account. It returns an *Error with CodeBadUserInput
-// for invalid input (one per invalid field, joined with errors.Join), CodeEmailTaken if the email is in use, or
-// CodeRateLimited; nothing is stored on any failure.
-func (s *Service) Register(ctx context.Context, in RegisterInput) (*store.User, error) {
-	// Every field is checked, so a form can show all its problems at once.
-	email, emailErr := input.Email(in.Email)
-	phone, phoneErr := s.phones.Normalize(in.Phone)
-	var bad []error
-	for _, err := range []error{emailErr, input.Password(in.Password), phoneErr} {
-		if err != nil {
-			bad = append(bad, badInput(err))
-		}
-	}
-	if len(bad) > 0 {
-		return nil, errors.Join(bad...)
-	}
-	if err := s.hashCapacity(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.limitRegister(ctx, in.ClientIP); err != nil {
-		return nil, err
-	}
-	hash, err := s.hash(ctx, in.Password)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	u := &store.User{
-		ID:           uuid.Must(uuid.NewV7()).String(),
-		Email:        email,
-		PasswordHash: hash,
-		Phone:        phone,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-	}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, store.ErrEmailTaken) {
-			return nil, &Error{Code: CodeEmailTaken, Field: "email", Message: "An account with this email already exists."}
-		}
-		return nil, storeErr(err)
-	}
-	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", input.MaskPhone(phone))
-	return u, nil
-}
-
-// LoginInput is the password step.
-type LoginInput struct {
-	Email    string
-	Password string
-	ClientIP string
-}
-
-// LoginResult is what the password step hands to the client.
-type LoginResult struct {
-	MFAToken  string // opaque; only its hash is stored
-	SentTo    string // masked phone
-	ExpiresAt time.Time
-}
-
-// Login checks the password and sends a one-time code to the account's
-// phone. It returns an *Error with CodeInvalidCredentials for an unknown
-// email or a wrong password alike, CodeRateLimited, CodeOTPDeliveryFailed,
-// or CodeBadUserInput. No access token is issued here.
-func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
-	email, err := input.Email(in.Email)
-	if err != nil {
-		return nil, badInput(err)
-	}
-	if err := input.LoginPassword(in.Password); err != nil {
-		return nil, badInput(err)
-	}
-	if err := s.hashCapacity(ctx); err != nil {
-		return nil, err
-	}
-	if err := s.limitLogin(ctx, in.ClientIP); err != nil {
-		return nil, err
-	}
-	u, err := s.store.UserByEmail(ctx, email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, storeErr(err)
-	}
-	acct := accountKey(u, email)
-	if err := s.limitAccount(ctx, acct); err != nil {
-		return nil, err
-	}
-	hash := s.dummyHash
-	if u != nil {
-		hash = []byte(u.PasswordHash)
-	}
-	var cmpErr error
-	if err := s.runHash(ctx, func() { cmpErr = bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) }); err != nil {
-		return nil, err
-	}
-	if u == nil || cmpErr != nil {
-		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials")
-		s.recordFailure(ctx, acct)
-		return nil, errInvalidCredentials()
-	}
-	s.upgradeHash(ctx, u, in.Password)
-
-	// The number was valid at registration, but SMS_ALLOWED_COUNTRY_CODES
-	// may have narrowed since: check again before anything is sent.
-	if _, err := s.phones.Normalize(u.Phone); err != nil {
-		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
-		return nil, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
-	}
-	if err := s.limitSend(ctx, u.Phone); err != nil {
-		return nil, err
-	}
-	v, err := s.otp.StartVerification(ctx, u.Phone)
-	if err != nil {
-		return nil, s.verifyErr(ctx, "start", u.Phone, err)
-	}
-	token, err := randomToken(32)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC().Truncate(time.Millisecond)
-	c := &store.Challenge{
-		ID:              uuid.Must(uuid.NewV7()).String(),
-		TokenHash:       hashToken(token),
-		UserID:          u.ID,
-		Phone:           u.Phone,
-		VerificationSID: v.SID,
-		MaxAttempts:     s.maxAttempts,
-		CreatedAt:       now,
-		ExpiresAt:       now.Add(s.challengeTTL),
-	}
-	if err := s.store.CreateChallenge(ctx, c); err != nil {
-		return nil, storeErr(err)
-	}
-	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "challenge_id", c.ID)
-	return &LoginResult{MFAToken: token, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
-}
-
-// VerifyInput is the code step.
-type VerifyInput struct {
-	MFAToken string
-	Code     string
-	ClientIP string
-}
-
-// AuthResult is a completed login.
-type AuthResult struct {
-	AccessToken string
-	ExpiresIn   time.Duration
-	User        *store.User
-}
-
-// VerifyOTP checks the code for the challenge behind mfaToken and, when the
-// provider approves it, consumes the challenge and issues an access token.
-// It returns an *Error with CodeMFATokenInvalid (unknown, expired, used or
-// out of attempts), CodeInvalidOTP (with AttemptsLeft), CodeRateLimited,
-// CodeOTPDeliveryFailed or CodeBadUserInput. Of concurrent right answers on
-// one challenge exactly one gets a token.
-func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, error) {
-	if err := input.MFAToken(in.MFAToken); err != nil {
-		return nil, badInput(err)
-	}
-	code, err := input.Code(in.Code)
-	if err != nil {
-		return nil, badInput(err)
-	}
-	if err := s.limitVerify(ctx, in.ClientIP); err != nil {
-		return nil, err
-	}
-	c, err := s.store.ChallengeByTokenHash(ctx, hashToken(in.MFAToken))
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
-	}
-	acct := "u:" + c.UserID
-	if err := s.limitAccount(ctx, acct); err != nil {
-		return nil, err
-	}
-	// Count the attempt before asking the provider, so no interleaving of
-	// requests gets more than MaxAttempts checks.
-	c, err = s.store.CountChallengeAttempt(ctx, c.ID, s.now())
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
-	}
-	approved, err := s.otp.CheckVerification(ctx, c.Phone, code)
-	if err != nil {
-		// The challenge is left alone even when the provider has forgotten
-		// the verification: a concurrent request may have just been
-		// approved and still be completing it.
-		return nil, s.verifyErr(ctx, "check", c.Phone, err)
-	}
-	if !approved {
-		left := max(c.MaxAttempts-c.Attempts, 0)
-		s.log.InfoContext(ctx, "code failed", "user_id", c.UserID, "challenge_id", c.ID, "attempts_left", left)
-		s.recordFailure(ctx, acct)
-		return nil, &Error{Code: CodeInvalidOTP, Field: "code", AttemptsLeft: left,
-			Message: fmt.Sprintf("That code is not correct. %d attempt(s) left.", left)}
-	}
-	if err := s.store.CompleteChallenge(ctx, c.ID, s.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
-	}
-	u, err := s.store.UserByID(ctx, c.UserID)
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	token, _, err := s.tokens.Issue(u.ID, amrPasswordAndSMS)
-	if err != nil {
-		return nil, err
-	}
-	s.resetFailures(ctx, acct)
-	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID, "challenge_id", c.ID)
-	return &AuthResult{AccessToken: token, ExpiresIn: s.tokens.TTL(), User: u}, nil
 }
 
 // Authenticate verifies an access token and returns its claims. It returns
@@ -362,7 +156,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Claims, erro
 
 // User returns the user with id. It returns an *Error with
 // CodeUnauthenticated if the user no longer exists.
-func (s *Service) User(ctx context.Context, id string) (*store.User, error) {
+func (s *Service) User(ctx context.Context, id string) (*User, error) {
 	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -370,7 +164,7 @@ func (s *Service) User(ctx context.Context, id string) (*store.User, error) {
 		}
 		return nil, storeErr(err)
 	}
-	return u, nil
+	return userOf(u), nil
 }
 
 // Ready reports whether the store answers.
@@ -393,8 +187,7 @@ func (s *Service) hash(ctx context.Context, password string) (string, error) {
 // hashCapacity refuses early when the hash limiter would refuse anyway.
 func (s *Service) hashCapacity(ctx context.Context) error {
 	if b, ok := s.hashLimiter.(busyReporter); ok && b.Busy() {
-		s.log.WarnContext(ctx, "rate limit hit", "limit", "hash_capacity")
-		return errRateLimited(time.Second, errors.New("auth: hash capacity busy"))
+		return s.refuse(ctx, errRateLimited("hash_capacity", time.Second, errors.New("auth: hash capacity busy")))
 	}
 	return nil
 }
@@ -409,8 +202,7 @@ func (s *Service) runHash(ctx context.Context, fn func()) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.log.WarnContext(ctx, "rate limit hit", "limit", "hash_capacity")
-		return errRateLimited(time.Second, err)
+		return s.refuse(ctx, errRateLimited("hash_capacity", time.Second, err))
 	}
 	return nil
 }
@@ -431,8 +223,13 @@ func (s *Service) upgradeHash(ctx context.Context, u *store.User, password strin
 		s.log.WarnContext(ctx, "rehash failed", "user_id", u.ID, "err", err)
 		return
 	}
-	u.PasswordHash = h
 	s.log.InfoContext(ctx, "password rehashed", "user_id", u.ID, "from_cost", cost, "to_cost", s.cost)
+}
+
+// refuse logs a limit's refusal and returns it.
+func (s *Service) refuse(ctx context.Context, e *Error) error {
+	s.log.WarnContext(ctx, "rate limit hit", "limit", e.Limit)
+	return e
 }
 
 // verifyErr maps an OTPVerifier failure to a client error and logs it.
@@ -450,7 +247,7 @@ func (s *Service) verifyErr(ctx context.Context, op, phone string, err error) er
 		if d <= 0 {
 			d = time.Minute
 		}
-		return errRateLimited(d, err)
+		return errRateLimited("provider", d, err)
 	default:
 		return errDelivery(err)
 	}

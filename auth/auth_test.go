@@ -8,13 +8,10 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"fmt"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,196 +20,45 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/auth/input"
-	"github.com/twostep/twostep/store/sqlstore"
-	"github.com/twostep/twostep/store/storetest"
-	"github.com/twostep/twostep/twilioverify"
-	"github.com/twostep/twostep/twilioverify/emulator"
+	"github.com/twostep/twostep/auth/authtest"
 )
-
-// clock is a settable time source shared by the service and the emulator.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// countingLimiter is an auth.HashLimiter that counts bcrypt operations.
-type countingLimiter struct {
-	n    atomic.Int64
-	busy atomic.Bool // what Busy reports; Do still runs fn
-}
-
-func (c *countingLimiter) Do(ctx context.Context, fn func()) error {
-	c.n.Add(1)
-	fn()
-	return nil
-}
-
-func (c *countingLimiter) Busy() bool { return c.busy.Load() }
 
 // TestBusyHashLimiter: when the hash limiter says it would refuse, register
 // and login are refused before any counter, hash or SMS.
 func TestBusyHashLimiter(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
-	phone := nextPhone()
-	h.register(t, "busy@example.com", phone)
-	hashes, sends := h.hashes.n.Load(), h.sends()
-	h.hashes.busy.Store(true)
+	one := auth.Limit{Max: 1, Window: time.Hour}
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.RegisterPerIP, l.LoginPerIP = one, one })})
+	phone := authtest.NextPhone()
+	h.Register(t, "busy@example.com", phone)
+	hashes, sends := h.Hashes.Count(), h.OTP.Sends()
+	h.Hashes.SetBusy(true)
 	ctx := context.Background()
-	_, err := h.svc.Register(ctx, auth.RegisterInput{Email: "busy2@example.com", Password: password, Phone: nextPhone(), ClientIP: "203.0.113.9"})
+	const ip = "203.0.113.9"
+	_, err := h.Svc.Register(ctx, auth.RegisterInput{Email: "busy2@example.com", Password: authtest.Password, Phone: authtest.NextPhone(), ClientIP: ip})
 	wantCode(t, "Register(busy)", err, auth.CodeRateLimited)
-	_, err = h.svc.Login(ctx, auth.LoginInput{Email: "busy@example.com", Password: password, ClientIP: "203.0.113.9"})
+	_, err = h.Svc.Login(ctx, auth.LoginInput{Email: "busy@example.com", Password: authtest.Password, ClientIP: ip})
 	wantCode(t, "Login(busy)", err, auth.CodeRateLimited)
-	if n := h.hashes.n.Load(); n != hashes {
+	if n := h.Hashes.Count(); n != hashes {
 		t.Errorf("busy limiter: %d hashes ran, want 0", n-hashes)
 	}
-	if n := h.sends(); n != sends {
+	if n := h.OTP.Sends(); n != sends {
 		t.Errorf("busy limiter: %d SMS sent, want 0", n-sends)
 	}
-	for _, key := range []string{"ip:register:203.0.113.9", "ip:login:203.0.113.9"} {
-		if c, err := h.db.Peek(ctx, key, h.clock.Now()); err != nil || c.Count != 0 {
-			t.Errorf("busy limiter: counter %s = %+v, %v; want untouched", key, c, err)
-		}
+	// The per-IP budgets of one were not touched: both calls now pass them.
+	h.Hashes.SetBusy(false)
+	if _, err := h.Svc.Register(ctx, auth.RegisterInput{Email: "busy2@example.com", Password: authtest.Password, Phone: authtest.NextPhone(), ClientIP: ip}); err != nil {
+		t.Errorf("Register() after busy = %v, want nil", err)
 	}
-	h.hashes.busy.Store(false)
-	h.login(t, "busy@example.com")
-}
-
-const (
-	secret   = "unit-test-secret-unit-test-secret!!"
-	password = "correct horse battery staple"
-)
-
-// harness is an auth.Service over a fresh SQLite store and the Verify
-// emulator, on a fake clock, with bcrypt at cost 4.
-type harness struct {
-	svc    *auth.Service
-	db     *sqlstore.DB
-	dbURL  string
-	emu    *emulator.Emulator
-	otp    *twilioverify.Client
-	clock  *clock
-	hashes *countingLimiter
-}
-
-func newHarness(tb testing.TB, limits auth.Limits) *harness {
-	tb.Helper()
-	dbURL := storetest.NewSQLite(tb)
-	db, err := sqlstore.Open(context.Background(), dbURL, sqlstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	emu := emulator.New(emulator.Options{Now: clk.Now})
-	srv := httptest.NewServer(emu)
-	tb.Cleanup(srv.Close)
-	otp, err := twilioverify.New(twilioverify.Config{
-		AccountSID: emulator.DefaultAccountSID,
-		AuthToken:  emulator.DefaultAuthToken,
-		ServiceSID: emulator.DefaultServiceSID,
-		APIURL:     srv.URL,
-		Logger:     slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h := &harness{db: db, dbURL: dbURL, emu: emu, otp: otp, clock: clk, hashes: &countingLimiter{}}
-	h.svc = h.service(tb, db, 4, limits)
-	return h
-}
-
-// service returns another Service on h's emulator and clock: a replica
-// when st is h's store, or one with another bcrypt cost.
-func (h *harness) service(tb testing.TB, st *sqlstore.DB, cost int, limits auth.Limits) *auth.Service {
-	tb.Helper()
-	tokens, err := auth.NewTokens([]byte(secret), "twostep", "twostep", time.Hour, h.clock.Now)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	phones, err := input.NewPhones("US", nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	svc, err := auth.New(auth.Options{
-		Store:       st,
-		OTP:         h.otp,
-		Tokens:      tokens,
-		Phones:      phones,
-		BcryptCost:  cost,
-		HashLimiter: h.hashes,
-		Limits:      limits,
-		Now:         h.clock.Now,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return svc
-}
-
-var phoneSeq atomic.Int64
-
-func nextPhone() string {
-	return fmt.Sprintf("+1415555%04d", phoneSeq.Add(1))
-}
-
-func (h *harness) register(tb testing.TB, email, phone string) {
-	tb.Helper()
-	if _, err := h.svc.Register(context.Background(), auth.RegisterInput{Email: email, Password: password, Phone: phone}); err != nil {
-		tb.Fatalf("Register(%q) = %v", email, err)
+	if _, err := h.Svc.Login(ctx, auth.LoginInput{Email: "busy@example.com", Password: authtest.Password, ClientIP: ip}); err != nil {
+		t.Errorf("Login() after busy = %v, want nil", err)
 	}
 }
 
-func (h *harness) login(tb testing.TB, email string) *auth.LoginResult {
-	tb.Helper()
-	res, err := h.svc.Login(context.Background(), auth.LoginInput{Email: email, Password: password})
-	if err != nil {
-		tb.Fatalf("Login(%q) = %v", email, err)
-	}
-	return res
-}
-
-func (h *harness) code(tb testing.TB, phone string) string {
-	tb.Helper()
-	c, ok := h.emu.Code(phone)
-	if !ok {
-		tb.Fatalf("no code sent to %s", phone)
-	}
-	return c
-}
-
-// sends counts the emulator's send requests (a new or re-sent code).
-func (h *harness) sends() int {
-	n := 0
-	for _, r := range h.emu.Requests() {
-		if strings.HasSuffix(r.Path, "/Verifications") {
-			n++
-		}
-	}
-	return n
-}
-
-// checks counts the emulator's code checks.
-func (h *harness) checks() int {
-	n := 0
-	for _, r := range h.emu.Requests() {
-		if strings.HasSuffix(r.Path, "/VerificationCheck") {
-			n++
-		}
-	}
-	return n
+// limits returns the default limits changed by edit.
+func limits(edit func(*auth.Limits)) *auth.Limits {
+	l := auth.DefaultLimits()
+	edit(&l)
+	return &l
 }
 
 // wantCode fails unless err is an *auth.Error with code, and returns it.
@@ -225,35 +71,31 @@ func wantCode(tb testing.TB, call string, err error, code auth.Code) *auth.Error
 	return ae
 }
 
-func wrongCode(code string) string {
-	return strings.Map(func(r rune) rune { return '0' + (r-'0'+1)%10 }, code)
-}
-
 func TestRegister(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
-	h.register(t, "taken@example.com", nextPhone())
+	h := authtest.New(t, authtest.Options{})
+	h.Register(t, "taken@example.com", authtest.NextPhone())
 	tests := []struct {
-		name, email, password, phone string
-		code                         auth.Code
-		field                        string
+		name, email, pw, phone string
+		code                   auth.Code
+		field                  string
 	}{
-		{"normalised", "  Ada@Example.COM ", password, "(415) 555-0199", "", ""},
-		{"bad email", "ada@", password, nextPhone(), auth.CodeBadUserInput, "email"},
-		{"long email", strings.Repeat("a", 250) + "@example.com", password, nextPhone(), auth.CodeBadUserInput, "email"},
-		{"bad phone", "b@example.com", password, "555", auth.CodeBadUserInput, "phone"},
-		{"long phone", "b@example.com", password, "+1" + strings.Repeat(" 4", 20), auth.CodeBadUserInput, "phone"},
-		{"letters in phone", "b@example.com", password, "+1 415 FLOWERS", auth.CodeBadUserInput, "phone"},
-		{"short password", "b@example.com", "seven77", nextPhone(), auth.CodeBadUserInput, "password"},
-		{"73-byte password", "b@example.com", strings.Repeat("x", 73), nextPhone(), auth.CodeBadUserInput, "password"},
-		{"common password", "b@example.com", "iloveyou", nextPhone(), auth.CodeBadUserInput, "password"},
-		{"common password, other case", "b@example.com", "QWERTY123", nextPhone(), auth.CodeBadUserInput, "password"},
-		{"control character", "b@example.com", "correct\x00horse battery", nextPhone(), auth.CodeBadUserInput, "password"},
-		{"email taken", "TAKEN@example.com", password, nextPhone(), auth.CodeEmailTaken, "email"},
+		{"normalised", "  Ada@Example.COM ", authtest.Password, "(415) 555-0199", "", ""},
+		{"bad email", "ada@", authtest.Password, authtest.NextPhone(), auth.CodeBadUserInput, "email"},
+		{"long email", strings.Repeat("a", 250) + "@example.com", authtest.Password, authtest.NextPhone(), auth.CodeBadUserInput, "email"},
+		{"bad phone", "b@example.com", authtest.Password, "555", auth.CodeBadUserInput, "phone"},
+		{"long phone", "b@example.com", authtest.Password, "+1" + strings.Repeat(" 4", 20), auth.CodeBadUserInput, "phone"},
+		{"letters in phone", "b@example.com", authtest.Password, "+1 415 FLOWERS", auth.CodeBadUserInput, "phone"},
+		{"short password", "b@example.com", "seven77", authtest.NextPhone(), auth.CodeBadUserInput, "password"},
+		{"73-byte password", "b@example.com", strings.Repeat("x", 73), authtest.NextPhone(), auth.CodeBadUserInput, "password"},
+		{"common password", "b@example.com", "iloveyou", authtest.NextPhone(), auth.CodeBadUserInput, "password"},
+		{"common password, other case", "b@example.com", "QWERTY123", authtest.NextPhone(), auth.CodeBadUserInput, "password"},
+		{"control character", "b@example.com", "correct\x00horse battery", authtest.NextPhone(), auth.CodeBadUserInput, "password"},
+		{"email taken", "TAKEN@example.com", authtest.Password, authtest.NextPhone(), auth.CodeEmailTaken, "email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := h.hashes.n.Load()
-			u, err := h.svc.Register(context.Background(), auth.RegisterInput{Email: tt.email, Password: tt.password, Phone: tt.phone, ClientIP: "192.0.2.1"})
+			before := h.Hashes.Count()
+			u, err := h.Svc.Register(context.Background(), auth.RegisterInput{Email: tt.email, Password: tt.pw, Phone: tt.phone, ClientIP: "192.0.2.1"})
 			if tt.code == "" {
 				if err != nil || u.Email != "ada@example.com" || u.Phone != "+14155550199" {
 					t.Fatalf("Register(%q, %q) = %+v, %v; want ada@example.com, +14155550199", tt.email, tt.phone, u, err)
@@ -264,7 +106,7 @@ func TestRegister(t *testing.T) {
 			if ae.Field != tt.field {
 				t.Errorf("Register(%s) field %q, want %q", tt.name, ae.Field, tt.field)
 			}
-			if n := h.hashes.n.Load() - before; tt.code == auth.CodeBadUserInput && n != 0 {
+			if n := h.Hashes.Count() - before; tt.code == auth.CodeBadUserInput && n != 0 {
 				t.Errorf("Register(%s) computed %d hashes, want 0", tt.name, n)
 			}
 		})
@@ -272,16 +114,8 @@ func TestRegister(t *testing.T) {
 }
 
 func TestRegisterCountryAllowlist(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
-	phones, err := input.NewPhones("GB", []int{44})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens, _ := auth.NewTokens([]byte(secret), "twostep", "twostep", time.Hour, nil)
-	svc, err := auth.New(auth.Options{Store: h.db, OTP: h.otp, Tokens: tokens, Phones: phones, BcryptCost: 4, HashLimiter: h.hashes})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := authtest.New(t, authtest.Options{})
+	svc := h.Service(t, h.Store, authtest.Options{Region: "GB", Allowed: []int{44}})
 	tests := []struct {
 		name, phone, want string
 		code              auth.Code
@@ -292,7 +126,7 @@ func TestRegisterCountryAllowlist(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			u, err := svc.Register(context.Background(), auth.RegisterInput{Email: string(rune('a'+i)) + "@example.co.uk", Password: password, Phone: tt.phone})
+			u, err := svc.Register(context.Background(), auth.RegisterInput{Email: string(rune('a'+i)) + "@example.co.uk", Password: authtest.Password, Phone: tt.phone})
 			if tt.code != "" {
 				wantCode(t, "Register("+tt.phone+")", err, tt.code)
 				return
@@ -308,21 +142,21 @@ func TestRegisterCountryAllowlist(t *testing.T) {
 // look the same: the same error, and one hash each. The timing is measured
 // by BenchmarkLoginEnumeration at the top level.
 func TestLoginEnumeration(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
-	h.register(t, "ada@example.com", nextPhone())
+	h := authtest.New(t, authtest.Options{})
+	h.Register(t, "ada@example.com", authtest.NextPhone())
 	var errs []*auth.Error
 	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
-		before := h.hashes.n.Load()
-		_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: email, Password: "wrong password here"})
+		before := h.Hashes.Count()
+		_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: email, Password: "wrong password here"})
 		errs = append(errs, wantCode(t, "Login("+email+")", err, auth.CodeInvalidCredentials))
-		if n := h.hashes.n.Load() - before; n != 1 {
+		if n := h.Hashes.Count() - before; n != 1 {
 			t.Errorf("Login(%q) computed %d hashes, want 1", email, n)
 		}
 	}
 	if a, b := errs[0], errs[1]; a.Message != b.Message || a.Field != b.Field || a.RetryAfter != b.RetryAfter {
 		t.Errorf("wrong password %+v and unknown email %+v differ", a, b)
 	}
-	if n := h.sends(); n != 0 {
+	if n := h.OTP.Sends(); n != 0 {
 		t.Errorf("failed logins sent %d codes", n)
 	}
 }
@@ -331,12 +165,12 @@ func TestLoginEnumeration(t *testing.T) {
 // never silently applied: a password one byte longer than a registered
 // 72-byte one is refused at login rather than matching it.
 func TestLoginPasswordLength(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
+	h := authtest.New(t, authtest.Options{})
 	long := strings.Repeat("é", 35) + "ab" // 72 bytes
 	if len(long) != 72 {
 		t.Fatalf("test password is %d bytes", len(long))
 	}
-	if _, err := h.svc.Register(context.Background(), auth.RegisterInput{Email: "ada@example.com", Password: long, Phone: nextPhone()}); err != nil {
+	if _, err := h.Svc.Register(context.Background(), auth.RegisterInput{Email: "ada@example.com", Password: long, Phone: authtest.NextPhone()}); err != nil {
 		t.Fatalf("Register(72 bytes) = %v", err)
 	}
 	tests := []struct {
@@ -351,9 +185,9 @@ func TestLoginPasswordLength(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h.clock.Advance(time.Minute) // past the phone cooldown
-			before := h.hashes.n.Load()
-			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: tt.password})
+			h.Clock.Advance(time.Minute) // past the phone cooldown
+			before := h.Hashes.Count()
+			_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: tt.password})
 			if tt.code == "" && err != nil {
 				t.Fatalf("Login(%s) = %v", tt.name, err)
 			}
@@ -362,7 +196,7 @@ func TestLoginPasswordLength(t *testing.T) {
 					t.Errorf("Login(%s) field %q, want password", tt.name, ae.Field)
 				}
 			}
-			if n := h.hashes.n.Load() - before; n != tt.hashes {
+			if n := h.Hashes.Count() - before; n != tt.hashes {
 				t.Errorf("Login(%s) computed %d hashes, want %d", tt.name, n, tt.hashes)
 			}
 		})
@@ -372,11 +206,11 @@ func TestLoginPasswordLength(t *testing.T) {
 // TestLoginRehash checks that a hash of another cost is replaced at the
 // configured cost on a successful login, and only then.
 func TestLoginRehash(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
-	h.register(t, "ada@example.com", nextPhone()) // cost 4
-	svc5 := h.service(t, h.db, 5, auth.Limits{})
+	h := authtest.New(t, authtest.Options{})
+	h.Register(t, "ada@example.com", authtest.NextPhone()) // cost 4
+	svc5 := h.Service(t, h.Store, authtest.Options{Cost: 5})
 	cost := func() int {
-		u, err := h.db.UserByEmail(context.Background(), "ada@example.com")
+		u, err := h.Store.UserByEmail(context.Background(), "ada@example.com")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -392,14 +226,14 @@ func TestLoginRehash(t *testing.T) {
 	if c := cost(); c != 4 {
 		t.Fatalf("after a failed login the cost is %d, want 4", c)
 	}
-	if _, err := svc5.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password}); err != nil {
+	if _, err := svc5.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: authtest.Password}); err != nil {
 		t.Fatalf("Login(right) at cost 5 = %v", err)
 	}
 	if c := cost(); c != 5 {
 		t.Fatalf("after a login at cost 5 the stored cost is %d, want 5", c)
 	}
-	h.clock.Advance(time.Minute)
-	if _, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password}); err != nil {
+	h.Clock.Advance(time.Minute)
+	if _, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: authtest.Password}); err != nil {
 		t.Fatalf("Login(right) after the rehash = %v", err)
 	}
 }
@@ -407,79 +241,79 @@ func TestLoginRehash(t *testing.T) {
 func TestVerifyOTP(t *testing.T) {
 	ctx := context.Background()
 	t.Run("right code", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		l := h.login(t, "ada@example.com")
-		res, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+		h := authtest.New(t, authtest.Options{})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		l := h.Login(t, "ada@example.com")
+		res, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)})
 		if err != nil || !res.User.PhoneVerified || res.ExpiresIn != time.Hour {
 			t.Fatalf("VerifyOTP(right) = %+v, %v", res, err)
 		}
-		c, err := h.svc.Authenticate(ctx, res.AccessToken)
+		c, err := h.Svc.Authenticate(ctx, res.AccessToken)
 		if err != nil || c.Subject != res.User.ID {
 			t.Fatalf("Authenticate(issued) = %+v, %v; want sub %s", c, err, res.User.ID)
 		}
-		_, err = h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+		_, err = h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)})
 		wantCode(t, "VerifyOTP(used token)", err, auth.CodeMFATokenInvalid)
 	})
 	t.Run("five attempts per challenge", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		l := h.login(t, "ada@example.com")
-		bad := wrongCode(h.code(t, phone))
+		h := authtest.New(t, authtest.Options{})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		l := h.Login(t, "ada@example.com")
+		bad := authtest.WrongCode(h.Code(t, phone))
 		for want := 4; want >= 0; want-- {
-			_, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
+			_, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
 			if ae := wantCode(t, "VerifyOTP(wrong)", err, auth.CodeInvalidOTP); ae.AttemptsLeft != want {
 				t.Fatalf("VerifyOTP(wrong) attemptsLeft %d, want %d", ae.AttemptsLeft, want)
 			}
 		}
-		h.emu.ResetRequests()
-		_, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+		h.OTP.ResetCounts()
+		_, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)})
 		wantCode(t, "VerifyOTP(right, 6th)", err, auth.CodeMFATokenInvalid)
-		if n := h.checks(); n != 0 {
+		if n := h.OTP.Checks(); n != 0 {
 			t.Fatalf("6th attempt reached Twilio %d times, want 0", n)
 		}
 	})
 	t.Run("malformed codes never reach Twilio", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		l := h.login(t, "ada@example.com")
-		h.emu.ResetRequests()
+		h := authtest.New(t, authtest.Options{})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		l := h.Login(t, "ada@example.com")
+		h.OTP.ResetCounts()
 		for _, code := range []string{"", "123", "12345678901", "12a456", "１２３４５６", "١٢٣٤٥٦", "12 456", "123456\x00", "-12345", strings.Repeat("1", 1000)} {
-			_, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: code})
+			_, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: code})
 			if ae := wantCode(t, "VerifyOTP("+code+")", err, auth.CodeBadUserInput); ae.Field != "code" {
 				t.Errorf("VerifyOTP(%q) field %q, want code", code, ae.Field)
 			}
 		}
 		for _, tok := range []string{"", "not a token", strings.Repeat("A", 129), "a===", "abc/def"} {
-			_, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: tok, Code: "123456"})
+			_, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: tok, Code: "123456"})
 			if ae := wantCode(t, "VerifyOTP(token "+tok+")", err, auth.CodeBadUserInput); ae.Field != "mfaToken" {
 				t.Errorf("VerifyOTP(token %q) field %q, want mfaToken", tok, ae.Field)
 			}
 		}
-		if n := len(h.emu.Requests()); n != 0 {
+		if n := h.OTP.Sends() + h.OTP.Checks(); n != 0 {
 			t.Fatalf("malformed input made %d Twilio requests, want 0", n)
 		}
 		// No attempt was used up: the right code still works.
-		if _, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: " " + h.code(t, phone) + " "}); err != nil {
+		if _, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: " " + h.Code(t, phone) + " "}); err != nil {
 			t.Fatalf("VerifyOTP(right, padded) after malformed codes = %v", err)
 		}
 	})
 	t.Run("expired challenge", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		l := h.login(t, "ada@example.com")
-		if want := h.clock.Now().Add(auth.DefaultChallengeTTL); !l.ExpiresAt.Equal(want) {
+		h := authtest.New(t, authtest.Options{})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		l := h.Login(t, "ada@example.com")
+		if want := h.Clock.Now().Add(auth.DefaultChallengeTTL); !l.ExpiresAt.Equal(want) {
 			t.Errorf("ExpiresAt = %v, want %v", l.ExpiresAt, want)
 		}
-		h.clock.Advance(auth.DefaultChallengeTTL + time.Second)
-		h.emu.ResetRequests()
-		_, err := h.svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+		h.Clock.Advance(auth.DefaultChallengeTTL + time.Second)
+		h.OTP.ResetCounts()
+		_, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)})
 		wantCode(t, "VerifyOTP(expired)", err, auth.CodeMFATokenInvalid)
-		if n := h.checks(); n != 0 {
+		if n := h.OTP.Checks(); n != 0 {
 			t.Fatalf("expired challenge reached Twilio %d times", n)
 		}
 	})
@@ -506,7 +340,7 @@ func token(tb testing.TB, method jwt.SigningMethod, key any, claims jwt.MapClaim
 
 func TestTokensVerify(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	tokens, err := auth.NewTokens([]byte(secret), "twostep", "twostep", time.Hour, func() time.Time { return now })
+	tokens, err := auth.NewTokens([]byte(authtest.Secret), "twostep", "twostep", time.Hour, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -538,7 +372,7 @@ func TestTokensVerify(t *testing.T) {
 		}
 		return c
 	}
-	hs := []byte(secret)
+	hs := []byte(authtest.Secret)
 	lookupHeaders := map[string]any{"kid": trap.URL + "/kid", "jku": trap.URL + "/jwks.json", "x5u": trap.URL + "/cert.pem", "jwk": jwk}
 	issued, _, err := tokens.Issue("user-1", []string{"pwd", "sms", "mfa"})
 	if err != nil {
@@ -607,12 +441,12 @@ func TestTokensVerify(t *testing.T) {
 }
 
 func TestAuthenticate(t *testing.T) {
-	h := newHarness(t, auth.Limits{})
+	h := authtest.New(t, authtest.Options{})
 	for _, tok := range []string{"", "not.a.jwt", "bm90LWEtcmVhbC10b2tlbg"} {
-		_, err := h.svc.Authenticate(context.Background(), tok)
+		_, err := h.Svc.Authenticate(context.Background(), tok)
 		wantCode(t, "Authenticate("+tok+")", err, auth.CodeUnauthenticated)
 	}
-	_, err := h.svc.User(context.Background(), "no-such-user")
+	_, err := h.Svc.User(context.Background(), "no-such-user")
 	wantCode(t, "User(unknown)", err, auth.CodeUnauthenticated)
 }
 
@@ -624,9 +458,9 @@ func TestNewTokens(t *testing.T) {
 		ttl      time.Duration
 	}{
 		{"short secret", strings.Repeat("k", auth.MinSecretLen-1), "twostep", "twostep", time.Hour},
-		{"no issuer", secret, "", "twostep", time.Hour},
-		{"no audience", secret, "twostep", "", time.Hour},
-		{"zero ttl", secret, "twostep", "twostep", 0},
+		{"no issuer", authtest.Secret, "", "twostep", time.Hour},
+		{"no audience", authtest.Secret, "twostep", "", time.Hour},
+		{"zero ttl", authtest.Secret, "twostep", "twostep", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -634,5 +468,42 @@ func TestNewTokens(t *testing.T) {
 				t.Fatalf("NewTokens(%s) = nil error", tt.name)
 			}
 		})
+	}
+}
+
+// TestTokensVerifyRemembers checks the cache of verified tokens: a token
+// verified before is accepted again until it expires (with the leeway),
+// and never after, and a token that differs by one character is verified
+// on its own (and refused).
+func TestTokensVerifyRemembers(t *testing.T) {
+	clock := authtest.NewClock(authtest.Start)
+	tokens, err := auth.NewTokens([]byte(authtest.Secret), "twostep", "twostep", time.Minute, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := tokens.Issue("u1", []string{"pwd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if c, err := tokens.Verify(tok); err != nil || c.Subject != "u1" {
+			t.Fatalf("Verify() #%d = %+v, %v, want sub u1", i, c, err)
+		}
+	}
+	swap := byte('A')
+	if tok[len(tok)-2] == 'A' {
+		swap = 'B'
+	}
+	tampered := tok[:len(tok)-2] + string(swap) + tok[len(tok)-1:]
+	if _, err := tokens.Verify(tampered); err == nil {
+		t.Errorf("Verify(tampered) = nil error, want one")
+	}
+	clock.Advance(time.Minute + 29*time.Second) // within the 30 s leeway
+	if _, err := tokens.Verify(tok); err != nil {
+		t.Errorf("Verify() within the leeway = %v, want nil", err)
+	}
+	clock.Advance(time.Second)
+	if _, err := tokens.Verify(tok); err == nil {
+		t.Errorf("Verify() once expired = nil error, want one (a remembered token must expire too)")
 	}
 }

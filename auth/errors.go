@@ -31,6 +31,7 @@ type Error struct {
 	Field        string        // input field at fault, for CodeBadUserInput
 	AttemptsLeft int           // for CodeInvalidOTP
 	RetryAfter   time.Duration // for CodeRateLimited
+	Limit        string        // for CodeRateLimited: which limit (hash_capacity, login_per_ip, …)
 	Err          error
 }
 
@@ -55,11 +56,11 @@ func errUnauthenticated(cause error) error {
 	return &Error{Code: CodeUnauthenticated, Message: "You must be signed in.", Err: cause}
 }
 
-func errRateLimited(retryAfter time.Duration, cause error) error {
+func errRateLimited(limit string, retryAfter time.Duration, cause error) *Error {
 	if retryAfter < time.Second {
 		retryAfter = time.Second
 	}
-	return &Error{Code: CodeRateLimited, Message: "Too many attempts. Please wait and try again.", RetryAfter: retryAfter, Err: cause}
+	return &Error{Code: CodeRateLimited, Message: "Too many attempts. Please wait and try again.", RetryAfter: retryAfter, Limit: limit, Err: cause}
 }
 
 func errDelivery(cause error) error {

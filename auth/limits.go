@@ -2,220 +2,137 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/netip"
 	"time"
-
-	"github.com/twostep/twostep/store"
 )
 
-// Limit is a budget of Max events per Window. A zero Max disables it.
+// Limit is a budget of Max events per Window. The zero Limit is off.
 type Limit struct {
 	Max    int
 	Window time.Duration
 }
 
+// On reports whether the limit is enforced.
+func (l Limit) On() bool { return l.Max > 0 }
+
 // Limits are the budgets checked before any expensive work (bcrypt, SMS).
 // They are kept in the store, so they hold across all replicas together.
-// Zero fields take the defaults documented in SECURITY.md.
+// DefaultLimits returns the defaults SECURITY.md documents; a Limits is
+// used exactly as given, and Validate says which fields may be off.
 type Limits struct {
-	RegisterPerIP Limit // default 20 per hour
-	LoginPerIP    Limit // default 60 per 15 minutes
-	VerifyPerIP   Limit // default 60 per 15 minutes
+	// Per client IP (IPv6: per /64). Each may be off.
+	RegisterPerIP Limit
+	LoginPerIP    Limit
+	VerifyPerIP   Limit
 
-	// AccountFreeFailures consecutive failed password or code attempts are
-	// free; each further one doubles a temporary block, from one second up
-	// to AccountMaxBlock. A success resets it. Default 10: two challenges'
-	// worth of code attempts, so a person mistyping is never blocked.
+	// AccountFreeFailures failed password or code attempts of one account
+	// are free; each further one doubles a temporary block, from one
+	// second up to AccountMaxBlock. A completed login clears them. At
+	// least 1.
 	AccountFreeFailures int
-	AccountMaxBlock     time.Duration // default 15 minutes
-	// AccountPerHour caps password and code attempts per account per hour
-	// until a successful login, and so its failures; default 100.
+	AccountMaxBlock     time.Duration // more than 0, at most an hour
+	// AccountPerHour caps failed attempts per account in any hour: 1–100.
 	AccountPerHour int
 
-	PhoneCooldown time.Duration // between sends to one number, default 30s
-	PhonePerHour  int           // default 5
-	PhonePerDay   int           // default 10
-	SMSPerHour    int           // all numbers together, default 1000
+	PhoneCooldown time.Duration // between sends to one number; 0: off
+	PhonePerHour  int           // sends to one number per hour, at least 1
+	PhonePerDay   int           // sends to one number per day, at least 1
+	SMSPerHour    int           // sends to all numbers together, at least 1
 }
 
 // DefaultLimits returns the defaults.
-func DefaultLimits() Limits { return Limits{}.withDefaults() }
+func DefaultLimits() Limits {
+	return Limits{
+		RegisterPerIP:       Limit{Max: 20, Window: time.Hour},
+		LoginPerIP:          Limit{Max: 60, Window: 15 * time.Minute},
+		VerifyPerIP:         Limit{Max: 60, Window: 15 * time.Minute},
+		AccountFreeFailures: 10,
+		AccountMaxBlock:     15 * time.Minute,
+		AccountPerHour:      100,
+		PhoneCooldown:       30 * time.Second,
+		PhonePerHour:        5,
+		PhonePerDay:         10,
+		SMSPerHour:          1000,
+	}
+}
 
-func (l Limits) withDefaults() Limits {
-	def := func(v *Limit, d Limit) {
-		if v.Max == 0 && v.Window == 0 {
-			*v = d
+// Validate reports the first field that is out of range: the per-IP limits
+// may be off, the account and send limits may not (but for the cooldown),
+// and anyone who knows an email can start the account block, so it stays
+// short.
+func (l Limits) Validate() error {
+	for _, ip := range []struct {
+		name string
+		l    Limit
+	}{{"RegisterPerIP", l.RegisterPerIP}, {"LoginPerIP", l.LoginPerIP}, {"VerifyPerIP", l.VerifyPerIP}} {
+		if ip.l.Max < 0 || (ip.l.On() && ip.l.Window <= 0) {
+			return fmt.Errorf("auth: limit %s: %d per %s: want a window for a positive maximum", ip.name, ip.l.Max, ip.l.Window)
 		}
-		if v.Window <= 0 {
-			v.Window = d.Window
-		}
 	}
-	def(&l.RegisterPerIP, Limit{Max: 20, Window: time.Hour})
-	def(&l.LoginPerIP, Limit{Max: 60, Window: 15 * time.Minute})
-	def(&l.VerifyPerIP, Limit{Max: 60, Window: 15 * time.Minute})
-	if l.AccountFreeFailures <= 0 {
-		l.AccountFreeFailures = 10
+	switch {
+	case l.AccountFreeFailures < 1:
+		return errors.New("auth: limit AccountFreeFailures must be at least 1")
+	case l.AccountMaxBlock <= 0 || l.AccountMaxBlock > time.Hour:
+		return errors.New("auth: limit AccountMaxBlock must be more than 0 and at most 1h")
+	case l.AccountPerHour < 1 || l.AccountPerHour > 100:
+		return errors.New("auth: limit AccountPerHour must be from 1 to 100")
+	case l.PhoneCooldown < 0:
+		return errors.New("auth: limit PhoneCooldown must not be negative")
+	case l.PhonePerHour < 1 || l.PhonePerDay < 1 || l.SMSPerHour < 1:
+		return errors.New("auth: limits PhonePerHour, PhonePerDay and SMSPerHour must be at least 1")
 	}
-	if l.AccountMaxBlock <= 0 {
-		l.AccountMaxBlock = 15 * time.Minute
-	}
-	if l.AccountPerHour <= 0 {
-		l.AccountPerHour = 100
-	}
-	if l.PhoneCooldown < 0 {
-		l.PhoneCooldown = 0
-	} else if l.PhoneCooldown == 0 {
-		l.PhoneCooldown = 30 * time.Second
-	}
-	if l.PhonePerHour <= 0 {
-		l.PhonePerHour = 5
-	}
-	if l.PhonePerDay <= 0 {
-		l.PhonePerDay = 10
-	}
-	if l.SMSPerHour <= 0 {
-		l.SMSPerHour = 1000
-	}
-	return l
+	return nil
 }
 
 // hit counts one event against key and returns a RATE_LIMITED error when
 // the count passes max. Counting first and comparing after is what keeps
 // parallel requests from slipping past the limit.
-func (s *Service) hit(ctx context.Context, name, key string, max int, window time.Duration) error {
-	if max <= 0 || window <= 0 {
+func (s *Service) hit(ctx context.Context, name, key string, l Limit) error {
+	if !l.On() {
 		return nil
 	}
 	now := s.now()
-	c, err := s.store.Hit(ctx, key, window, now)
+	c, err := s.store.Hit(ctx, key, l.Window, now)
 	if err != nil {
 		return storeErr(err)
 	}
-	if c.Count > max {
-		s.log.WarnContext(ctx, "rate limit hit", "limit", name)
-		return errRateLimited(c.ResetAt.Sub(now), fmt.Errorf("auth: limit %s: %d > %d", name, c.Count, max))
+	if c.Count > l.Max {
+		return s.refuse(ctx, errRateLimited(name, c.ResetAt.Sub(now), fmt.Errorf("auth: limit %s: %d > %d", name, c.Count, l.Max)))
 	}
 	return nil
 }
 
-func (s *Service) limitRegister(ctx context.Context, ip string) error {
+// limitIP applies the per-IP limit of action (register, login, verify).
+// Without a client IP (a caller that is not HTTP) there is nothing to count.
+func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 	if ip == "" {
 		return nil
 	}
-	return s.hit(ctx, "register_per_ip", "ip:register:"+ipKey(ip), s.limits.RegisterPerIP.Max, s.limits.RegisterPerIP.Window)
-}
-
-func (s *Service) limitLogin(ctx context.Context, ip string) error {
-	if ip == "" {
-		return nil
+	var l Limit
+	switch action {
+	case "register":
+		l = s.limits.RegisterPerIP
+	case "login":
+		l = s.limits.LoginPerIP
+	case "verify":
+		l = s.limits.VerifyPerIP
 	}
-	return s.hit(ctx, "login_per_ip", "ip:login:"+ipKey(ip), s.limits.LoginPerIP.Max, s.limits.LoginPerIP.Window)
-}
-
-func (s *Service) limitVerify(ctx context.Context, ip string) error {
-	if ip == "" {
-		return nil
-	}
-	return s.hit(ctx, "verify_per_ip", "ip:verify:"+ipKey(ip), s.limits.VerifyPerIP.Max, s.limits.VerifyPerIP.Window)
-}
-
-// ipKey names the budget of a client address: the address itself, or for
-// IPv6 its /64. One subscriber is routinely given a whole /64, so counting
-// single IPv6 addresses would hand an attacker a fresh budget per request.
-func ipKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
-		return ip
-	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
+	return s.hit(ctx, action+"_per_ip", ipKey(action, ip), l)
 }
 
 // limitSend applies the per-number cooldown and caps and the global SMS
 // ceiling, the brake on SMS pumping.
 func (s *Service) limitSend(ctx context.Context, phone string) error {
 	l := s.limits
-	if err := s.hit(ctx, "phone_cooldown", "phone:cooldown:"+phone, 1, l.PhoneCooldown); err != nil {
+	if err := s.hit(ctx, "phone_cooldown", phoneKey("cooldown", phone), Limit{Max: 1, Window: l.PhoneCooldown}); err != nil {
 		return err
 	}
-	if err := s.hit(ctx, "phone_per_hour", "phone:hour:"+phone, l.PhonePerHour, time.Hour); err != nil {
+	if err := s.hit(ctx, "phone_per_hour", phoneKey("hour", phone), Limit{Max: l.PhonePerHour, Window: time.Hour}); err != nil {
 		return err
 	}
-	if err := s.hit(ctx, "phone_per_day", "phone:day:"+phone, l.PhonePerDay, 24*time.Hour); err != nil {
+	if err := s.hit(ctx, "phone_per_day", phoneKey("day", phone), Limit{Max: l.PhonePerDay, Window: 24 * time.Hour}); err != nil {
 		return err
 	}
-	return s.hit(ctx, "sms_global", "sms:global", l.SMSPerHour, time.Hour)
-}
-
-// accountKey names the failure counters of an account: the user id when
-// the account exists, else the email, so unknown emails are throttled the
-// same way as known ones and reveal nothing.
-func accountKey(u *store.User, email string) string {
-	if u != nil {
-		return "u:" + u.ID
-	}
-	return "e:" + email
-}
-
-// limitAccount refuses while the account is blocked after repeated
-// failures, then counts the attempt against the hourly cap. The block is
-// only read (recordFailure sets it once an attempt has failed), so parallel
-// attempts can all pass it; the cap is counted before the password or code
-// is checked, so however attempts interleave, no more than AccountPerHour
-// of them are checked per account between two successful logins.
-func (s *Service) limitAccount(ctx context.Context, key string) error {
-	now := s.now()
-	blk, err := s.store.Peek(ctx, "acct:block:"+key, now)
-	if err != nil {
-		return storeErr(err)
-	}
-	if blk.Count > 0 {
-		s.log.WarnContext(ctx, "rate limit hit", "limit", "account_block")
-		return errRateLimited(blk.ResetAt.Sub(now), fmt.Errorf("auth: account blocked"))
-	}
-	return s.hit(ctx, "account_per_hour", "acct:try:"+key, s.limits.AccountPerHour, time.Hour)
-}
-
-// recordFailure counts a failed password or code attempt and, past the
-// free ones, blocks the account for a doubling time. The hourly cap blocks
-// until its window ends. Errors are logged: the attempt has failed anyway.
-func (s *Service) recordFailure(ctx context.Context, key string) {
-	now := s.now()
-	l := s.limits
-	c, err := s.store.Hit(ctx, "acct:fail:"+key, time.Hour, now)
-	if err != nil {
-		s.log.WarnContext(ctx, "count failure failed", "err", err)
-		return
-	}
-	var block time.Duration
-	switch {
-	case c.Count >= l.AccountPerHour:
-		block = c.ResetAt.Sub(now)
-	case c.Count >= l.AccountFreeFailures:
-		block = time.Second << min(c.Count-l.AccountFreeFailures, 20)
-		block = min(block, l.AccountMaxBlock)
-	default:
-		return
-	}
-	// A fresh block replaces any running one.
-	if err := s.store.ResetCounter(ctx, "acct:block:"+key); err != nil {
-		s.log.WarnContext(ctx, "count failure failed", "err", err)
-		return
-	}
-	if _, err := s.store.Hit(ctx, "acct:block:"+key, block, now); err != nil {
-		s.log.WarnContext(ctx, "count failure failed", "err", err)
-	}
-}
-
-// resetFailures clears an account's failure counters after a success.
-func (s *Service) resetFailures(ctx context.Context, key string) {
-	for _, k := range []string{"acct:fail:" + key, "acct:block:" + key, "acct:try:" + key} {
-		if err := s.store.ResetCounter(ctx, k); err != nil {
-			s.log.WarnContext(ctx, "reset failures failed", "err", err)
-		}
-	}
+	return s.hit(ctx, "sms_global", smsGlobalKey, Limit{Max: l.SMSPerHour, Window: time.Hour})
 }

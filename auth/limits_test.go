@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/store/sqlstore"
+	"github.com/twostep/twostep/auth/authtest"
 )
 
 // TestDefaultLimits pins the defaults that SECURITY.md documents.
@@ -52,16 +52,16 @@ type attempt struct {
 // run logs in as email for each step and checks the outcome; a successful
 // password step is completed with the right code, which resets the
 // account, unless the step says noCode.
-func (h *harness) run(t *testing.T, email, phone string, steps []attempt) {
+func run(t *testing.T, h *authtest.Env, email, phone string, steps []attempt) {
 	t.Helper()
 	for i, st := range steps {
-		h.clock.Advance(st.advance)
-		before := h.hashes.n.Load()
+		h.Clock.Advance(st.advance)
+		before := h.Hashes.Count()
 		pw := "wrong password here"
 		if st.right {
-			pw = password
+			pw = authtest.Password
 		}
-		res, err := h.svc.Login(context.Background(), auth.LoginInput{Email: email, Password: pw})
+		res, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: email, Password: pw})
 		desc := fmt.Sprintf("step %d (%s): Login(%s)", i, st.name, email)
 		switch {
 		case st.code != "":
@@ -72,18 +72,18 @@ func (h *harness) run(t *testing.T, email, phone string, steps []attempt) {
 		case err != nil:
 			t.Fatalf("%s = %v, want success", desc, err)
 		case !st.noCode:
-			if _, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: res.MFAToken, Code: h.code(t, phone)}); err != nil {
+			if _, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: res.MFAToken, Code: h.Code(t, phone)}); err != nil {
 				t.Fatalf("%s: VerifyOTP = %v", desc, err)
 			}
 		}
-		if n := h.hashes.n.Load() - before; n != st.hashes {
+		if n := h.Hashes.Count() - before; n != st.hashes {
 			t.Fatalf("%s computed %d hashes, want %d", desc, n, st.hashes)
 		}
 	}
 }
 
 func TestAccountBlock(t *testing.T) {
-	limits := auth.Limits{AccountFreeFailures: 3, AccountMaxBlock: 8 * time.Second, PhoneCooldown: -1}
+	lim := limits(func(l *auth.Limits) { l.AccountFreeFailures, l.AccountMaxBlock, l.PhoneCooldown = 3, 8*time.Second, 0 })
 	wrong := func(name string, advance time.Duration) attempt {
 		return attempt{name: name, advance: advance, code: auth.CodeInvalidCredentials, hashes: 1}
 	}
@@ -121,10 +121,10 @@ func TestAccountBlock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, limits)
-			phone := nextPhone()
-			h.register(t, "ada@example.com", phone)
-			h.run(t, "ada@example.com", phone, tt.steps)
+			h := authtest.New(t, authtest.Options{Limits: lim})
+			phone := authtest.NextPhone()
+			h.Register(t, "ada@example.com", phone)
+			run(t, h, "ada@example.com", phone, tt.steps)
 		})
 	}
 }
@@ -132,28 +132,28 @@ func TestAccountBlock(t *testing.T) {
 // TestAccountBlockByCodes checks that wrong codes count against the account
 // as wrong passwords do, and that the block refuses before Twilio is asked.
 func TestAccountBlockByCodes(t *testing.T) {
-	h := newHarness(t, auth.Limits{AccountFreeFailures: 3, PhoneCooldown: -1})
-	phone := nextPhone()
-	h.register(t, "ada@example.com", phone)
-	l := h.login(t, "ada@example.com")
-	bad := wrongCode(h.code(t, phone))
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.AccountFreeFailures, l.PhoneCooldown = 3, 0 })})
+	phone := authtest.NextPhone()
+	h.Register(t, "ada@example.com", phone)
+	l := h.Login(t, "ada@example.com")
+	bad := authtest.WrongCode(h.Code(t, phone))
 	for range 3 {
-		_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
+		_, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
 		wantCode(t, "VerifyOTP(wrong)", err, auth.CodeInvalidOTP)
 	}
-	h.emu.ResetRequests()
-	_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)})
+	h.OTP.ResetCounts()
+	_, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)})
 	if ae := wantCode(t, "VerifyOTP(right, blocked)", err, auth.CodeRateLimited); ae.RetryAfter != time.Second {
 		t.Errorf("RetryAfter %v, want 1s", ae.RetryAfter)
 	}
-	before := h.hashes.n.Load()
-	_, err = h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password})
+	before := h.Hashes.Count()
+	_, err = h.Svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: authtest.Password})
 	wantCode(t, "Login(right, blocked by codes)", err, auth.CodeRateLimited)
-	if n := len(h.emu.Requests()); n != 0 || h.hashes.n.Load() != before {
-		t.Fatalf("blocked attempts made %d Twilio requests and %d hashes, want none", n, h.hashes.n.Load()-before)
+	if n := h.OTP.Sends() + h.OTP.Checks(); n != 0 || h.Hashes.Count() != before {
+		t.Fatalf("blocked attempts made %d Twilio requests and %d hashes, want none", n, h.Hashes.Count()-before)
 	}
-	h.clock.Advance(time.Second)
-	if _, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.code(t, phone)}); err != nil {
+	h.Clock.Advance(time.Second)
+	if _, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, phone)}); err != nil {
 		t.Fatalf("VerifyOTP(right) after the block = %v", err)
 	}
 }
@@ -163,8 +163,8 @@ func TestAccountBlockByCodes(t *testing.T) {
 func TestAccountHourlyCap(t *testing.T) {
 	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
 		t.Run(email, func(t *testing.T) {
-			h := newHarness(t, auth.Limits{AccountFreeFailures: 1000, AccountPerHour: 5, PhoneCooldown: -1})
-			h.register(t, "ada@example.com", nextPhone())
+			h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.AccountFreeFailures, l.AccountPerHour, l.PhoneCooldown = 1000, 5, 0 })})
+			h.Register(t, "ada@example.com", authtest.NextPhone())
 			var steps []attempt
 			for i := range 5 {
 				steps = append(steps, attempt{name: fmt.Sprintf("failure %d", i+1), advance: time.Minute, code: auth.CodeInvalidCredentials, hashes: 1})
@@ -174,7 +174,7 @@ func TestAccountHourlyCap(t *testing.T) {
 				attempt{name: "still capped", advance: 54 * time.Minute, code: auth.CodeRateLimited, retry: time.Minute},
 				attempt{name: "the hour is over", advance: time.Minute, code: auth.CodeInvalidCredentials, hashes: 1},
 			)
-			h.run(t, email, "", steps)
+			run(t, h, email, "", steps)
 		})
 	}
 }
@@ -183,15 +183,15 @@ func TestAccountHourlyCap(t *testing.T) {
 // password is checked: however many attempts race, no more than the cap
 // are checked.
 func TestAccountCapParallel(t *testing.T) {
-	h := newHarness(t, auth.Limits{AccountFreeFailures: 1000, AccountPerHour: 5})
-	h.register(t, "ada@example.com", nextPhone())
-	before := h.hashes.n.Load()
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.AccountFreeFailures, l.AccountPerHour = 1000, 5 })})
+	h.Register(t, "ada@example.com", authtest.NextPhone())
+	before := h.Hashes.Count()
 	codes := parallel(30, func(i int) error {
-		_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password here", ClientIP: fmt.Sprintf("192.0.2.%d", i)})
+		_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: "wrong password here", ClientIP: fmt.Sprintf("192.0.2.%d", i)})
 		return err
 	})
-	if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 25 || h.hashes.n.Load()-before != 5 {
-		t.Fatalf("30 parallel failures with a cap of 5: %v and %d hashes, want 5 checked and 25 refused", codes, h.hashes.n.Load()-before)
+	if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 25 || h.Hashes.Count()-before != 5 {
+		t.Fatalf("30 parallel failures with a cap of 5: %v and %d hashes, want 5 checked and 25 refused", codes, h.Hashes.Count()-before)
 	}
 }
 
@@ -231,23 +231,23 @@ func TestPhoneLimits(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		limits auth.Limits
+		limits *auth.Limits
 		sends  []send // retry 0: the code is sent
 	}{
-		{"cooldown", auth.Limits{PhoneCooldown: 30 * time.Second}, []send{
+		{"cooldown", limits(func(l *auth.Limits) { l.PhoneCooldown = 30 * time.Second }), []send{
 			{0, "a", 0},
 			{10 * time.Second, "a", 20 * time.Second},
 			{10 * time.Second, "b", 10 * time.Second},
 			{10 * time.Second, "a", 0},
 		}},
-		{"per hour", auth.Limits{PhoneCooldown: -1, PhonePerHour: 2}, []send{
+		{"per hour", limits(func(l *auth.Limits) { l.PhoneCooldown, l.PhonePerHour = 0, 2 }), []send{
 			{0, "a", 0},
 			{time.Minute, "b", 0},
 			{time.Minute, "a", 58 * time.Minute},
 			{57 * time.Minute, "b", time.Minute},
 			{time.Minute, "a", 0},
 		}},
-		{"per day", auth.Limits{PhoneCooldown: -1, PhonePerHour: 100, PhonePerDay: 3}, []send{
+		{"per day", limits(func(l *auth.Limits) { l.PhoneCooldown, l.PhonePerHour, l.PhonePerDay = 0, 100, 3 }), []send{
 			{0, "a", 0},
 			{time.Hour, "a", 0},
 			{time.Hour, "b", 0},
@@ -258,24 +258,24 @@ func TestPhoneLimits(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.limits)
-			phone := nextPhone()
-			h.register(t, "a@example.com", phone)
-			h.register(t, "b@example.com", phone)
+			h := authtest.New(t, authtest.Options{Limits: tt.limits})
+			phone := authtest.NextPhone()
+			h.Register(t, "a@example.com", phone)
+			h.Register(t, "b@example.com", phone)
 			for i, s := range tt.sends {
-				h.clock.Advance(s.advance)
-				h.emu.ResetRequests()
-				_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: s.email + "@example.com", Password: password})
+				h.Clock.Advance(s.advance)
+				h.OTP.ResetCounts()
+				_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: s.email + "@example.com", Password: authtest.Password})
 				if s.retry == 0 {
-					if err != nil || h.sends() != 1 {
-						t.Fatalf("send %d: Login = %v with %d sends, want a code sent", i, err, h.sends())
+					if err != nil || h.OTP.Sends() != 1 {
+						t.Fatalf("send %d: Login = %v with %d sends, want a code sent", i, err, h.OTP.Sends())
 					}
 					continue
 				}
 				if ae := wantCode(t, fmt.Sprintf("send %d: Login", i), err, auth.CodeRateLimited); ae.RetryAfter != s.retry {
 					t.Errorf("send %d: RetryAfter %v, want %v", i, ae.RetryAfter, s.retry)
 				}
-				if n := h.sends(); n != 0 {
+				if n := h.OTP.Sends(); n != 0 {
 					t.Fatalf("send %d: refused login sent %d codes", i, n)
 				}
 			}
@@ -284,45 +284,45 @@ func TestPhoneLimits(t *testing.T) {
 }
 
 func TestGlobalSMSCeiling(t *testing.T) {
-	h := newHarness(t, auth.Limits{SMSPerHour: 2})
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.SMSPerHour = 2 })})
 	for i := range 3 {
-		h.register(t, fmt.Sprintf("u%d@example.com", i), nextPhone())
+		h.Register(t, fmt.Sprintf("u%d@example.com", i), authtest.NextPhone())
 	}
-	h.login(t, "u0@example.com")
-	h.clock.Advance(30 * time.Minute)
-	h.login(t, "u1@example.com")
-	h.emu.ResetRequests()
-	_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "u2@example.com", Password: password})
+	h.Login(t, "u0@example.com")
+	h.Clock.Advance(30 * time.Minute)
+	h.Login(t, "u1@example.com")
+	h.OTP.ResetCounts()
+	_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "u2@example.com", Password: authtest.Password})
 	if ae := wantCode(t, "Login(3rd number in the hour)", err, auth.CodeRateLimited); ae.RetryAfter != 30*time.Minute {
 		t.Errorf("RetryAfter %v, want 30m", ae.RetryAfter)
 	}
-	if n := h.sends(); n != 0 {
+	if n := h.OTP.Sends(); n != 0 {
 		t.Fatalf("over the ceiling: %d sends, want 0", n)
 	}
-	h.clock.Advance(30 * time.Minute)
-	h.login(t, "u2@example.com")
+	h.Clock.Advance(30 * time.Minute)
+	h.Login(t, "u2@example.com")
 }
 
 func TestIPLimits(t *testing.T) {
 	two := auth.Limit{Max: 2, Window: 15 * time.Minute}
 	ops := []struct {
 		name   string
-		limits auth.Limits
-		call   func(h *harness, ip string, i int) error
+		limits *auth.Limits
+		call   func(h *authtest.Env, ip string, i int) error
 	}{
-		{"register", auth.Limits{RegisterPerIP: two}, func(h *harness, ip string, i int) error {
-			_, err := h.svc.Register(context.Background(), auth.RegisterInput{Email: fmt.Sprintf("r%d@example.com", i), Password: password, Phone: nextPhone(), ClientIP: ip})
+		{"register", limits(func(l *auth.Limits) { l.RegisterPerIP = two }), func(h *authtest.Env, ip string, i int) error {
+			_, err := h.Svc.Register(context.Background(), auth.RegisterInput{Email: fmt.Sprintf("r%d@example.com", i), Password: authtest.Password, Phone: authtest.NextPhone(), ClientIP: ip})
 			return err
 		}},
-		{"login", auth.Limits{LoginPerIP: two}, func(h *harness, ip string, i int) error {
-			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("l%d@example.com", i), Password: "wrong password here", ClientIP: ip})
+		{"login", limits(func(l *auth.Limits) { l.LoginPerIP = two }), func(h *authtest.Env, ip string, i int) error {
+			_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("l%d@example.com", i), Password: "wrong password here", ClientIP: ip})
 			if ae, ok := err.(*auth.Error); ok && ae.Code == auth.CodeInvalidCredentials {
 				return nil
 			}
 			return err
 		}},
-		{"verifyOtp", auth.Limits{VerifyPerIP: two}, func(h *harness, ip string, i int) error {
-			_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: "bm90LWEtcmVhbC10b2tlbg", Code: "123456", ClientIP: ip})
+		{"verifyOtp", limits(func(l *auth.Limits) { l.VerifyPerIP = two }), func(h *authtest.Env, ip string, i int) error {
+			_, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: "bm90LWEtcmVhbC10b2tlbg", Code: "123456", ClientIP: ip})
 			if ae, ok := err.(*auth.Error); ok && ae.Code == auth.CodeMFATokenInvalid {
 				return nil
 			}
@@ -355,11 +355,11 @@ func TestIPLimits(t *testing.T) {
 	for _, op := range ops {
 		for _, sc := range scenarios {
 			t.Run(op.name+"/"+sc.name, func(t *testing.T) {
-				h := newHarness(t, op.limits)
+				h := authtest.New(t, authtest.Options{Limits: op.limits})
 				for i, c := range sc.calls {
-					h.clock.Advance(c.advance)
-					h.emu.ResetRequests()
-					before := h.hashes.n.Load()
+					h.Clock.Advance(c.advance)
+					h.OTP.ResetCounts()
+					before := h.Hashes.Count()
 					err := op.call(h, c.ip, i)
 					if c.retry == 0 {
 						if err != nil {
@@ -370,8 +370,8 @@ func TestIPLimits(t *testing.T) {
 					if ae := wantCode(t, fmt.Sprintf("call %d from %s", i, c.ip), err, auth.CodeRateLimited); ae.RetryAfter != c.retry {
 						t.Errorf("call %d: RetryAfter %v, want %v", i, ae.RetryAfter, c.retry)
 					}
-					if n := h.hashes.n.Load() - before; n != 0 || len(h.emu.Requests()) != 0 {
-						t.Fatalf("call %d refused by the IP limit still made %d hashes and %d Twilio requests", i, n, len(h.emu.Requests()))
+					if n := h.Hashes.Count() - before; n != 0 || h.OTP.Sends()+h.OTP.Checks() != 0 {
+						t.Fatalf("call %d refused by the IP limit still made %d hashes and %d Twilio requests", i, n, h.OTP.Sends()+h.OTP.Checks())
 					}
 				}
 			})
@@ -383,56 +383,53 @@ func TestIPLimits(t *testing.T) {
 // simultaneous requests, exactly the budget passes.
 func TestLimitsParallel(t *testing.T) {
 	t.Run("login per IP", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{LoginPerIP: auth.Limit{Max: 5, Window: time.Hour}})
+		h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.LoginPerIP = auth.Limit{Max: 5, Window: time.Hour} })})
 		codes := parallel(20, func(i int) error {
-			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("p%d@example.com", i), Password: "wrong password here", ClientIP: "192.0.2.9"})
+			_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: fmt.Sprintf("p%d@example.com", i), Password: "wrong password here", ClientIP: "192.0.2.9"})
 			return err
 		})
-		if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 15 || h.hashes.n.Load() != 5 {
-			t.Fatalf("20 parallel logins, 5 allowed: %v, %d hashes", codes, h.hashes.n.Load())
+		if codes[auth.CodeInvalidCredentials] != 5 || codes[auth.CodeRateLimited] != 15 || h.Hashes.Count() != 5 {
+			t.Fatalf("20 parallel logins, 5 allowed: %v, %d hashes", codes, h.Hashes.Count())
 		}
 	})
 	t.Run("sends per phone", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{PhoneCooldown: -1, PhonePerHour: 3})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		h.emu.ResetRequests()
+		h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.PhoneCooldown, l.PhonePerHour = 0, 3 })})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		h.OTP.ResetCounts()
 		codes := parallel(12, func(i int) error {
-			_, err := h.svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: password})
+			_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "ada@example.com", Password: authtest.Password})
 			return err
 		})
-		if codes[""] != 3 || codes[auth.CodeRateLimited] != 9 || h.sends() != 3 {
-			t.Fatalf("12 parallel logins, 3 sends allowed: %v, %d sends", codes, h.sends())
+		if codes[""] != 3 || codes[auth.CodeRateLimited] != 9 || h.OTP.Sends() != 3 {
+			t.Fatalf("12 parallel logins, 3 sends allowed: %v, %d sends", codes, h.OTP.Sends())
 		}
 	})
 	t.Run("code attempts per challenge", func(t *testing.T) {
-		h := newHarness(t, auth.Limits{AccountFreeFailures: 1000})
-		phone := nextPhone()
-		h.register(t, "ada@example.com", phone)
-		l := h.login(t, "ada@example.com")
-		bad := wrongCode(h.code(t, phone))
-		h.emu.ResetRequests()
+		h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.AccountFreeFailures = 1000 })})
+		phone := authtest.NextPhone()
+		h.Register(t, "ada@example.com", phone)
+		l := h.Login(t, "ada@example.com")
+		bad := authtest.WrongCode(h.Code(t, phone))
+		h.OTP.ResetCounts()
 		codes := parallel(20, func(i int) error {
-			_, err := h.svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
+			_, err := h.Svc.VerifyOTP(context.Background(), auth.VerifyInput{MFAToken: l.MFAToken, Code: bad})
 			return err
 		})
-		if codes[auth.CodeInvalidOTP] != 5 || codes[auth.CodeMFATokenInvalid] != 15 || h.checks() != 5 {
-			t.Fatalf("20 parallel wrong codes: %v, %d Twilio checks; want 5 checked, 15 refused", codes, h.checks())
+		if codes[auth.CodeInvalidOTP] != 5 || codes[auth.CodeMFATokenInvalid] != 15 || h.OTP.Checks() != 5 {
+			t.Fatalf("20 parallel wrong codes: %v, %d Twilio checks; want 5 checked, 15 refused", codes, h.OTP.Checks())
 		}
 	})
 }
 
-// TestLimitsAcrossReplicas checks that two services on one database share
-// their budgets, as replicas do.
+// TestLimitsAcrossReplicas checks that two services on one store share
+// their budgets, as replicas do (the root tests repeat this over HTTP on
+// one database).
 func TestLimitsAcrossReplicas(t *testing.T) {
-	h := newHarness(t, auth.Limits{LoginPerIP: auth.Limit{Max: 2, Window: time.Hour}})
-	db2, err := sqlstore.Open(context.Background(), h.dbURL, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db2.Close()
-	replica := h.service(t, db2, 4, auth.Limits{LoginPerIP: auth.Limit{Max: 2, Window: time.Hour}})
-	for i, svc := range []*auth.Service{h.svc, replica, h.svc, replica} {
+	opts := authtest.Options{Limits: limits(func(l *auth.Limits) { l.LoginPerIP = auth.Limit{Max: 2, Window: time.Hour} })}
+	h := authtest.New(t, opts)
+	replica := h.Service(t, h.Store, opts)
+	for i, svc := range []*auth.Service{h.Svc, replica, h.Svc, replica} {
 		_, err := svc.Login(context.Background(), auth.LoginInput{Email: "x@example.com", Password: "wrong password here", ClientIP: "192.0.2.1"})
 		want := auth.CodeInvalidCredentials
 		if i >= 2 {

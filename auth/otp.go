@@ -8,21 +8,25 @@ import (
 )
 
 // OTPVerifier sends one-time codes and checks them. Twilio Verify is the
-// production implementation (package auth/twilioverify); the code is
+// production implementation (package twilioverify); the code is
 // generated, delivered and checked by the provider, never by twostep.
 type OTPVerifier interface {
 	// StartVerification sends a code to the E.164 number to by SMS. Sending
 	// again while a verification is pending re-sends the same code.
 	StartVerification(ctx context.Context, to string) (Verification, error)
-	// CheckVerification checks code against the pending verification for
-	// to. A wrong code is not an error: it returns approved == false.
-	CheckVerification(ctx context.Context, to, code string) (approved bool, err error)
+	// CheckVerification checks code against the verification sid that
+	// StartVerification returned. A wrong code is not an error: it returns
+	// approved == false.
+	CheckVerification(ctx context.Context, sid, code string) (approved bool, err error)
+	// CancelVerification ends the pending verification sid, so that the
+	// next send to its number starts a fresh one. A verification that is
+	// gone already is not an error.
+	CancelVerification(ctx context.Context, sid string) error
 }
 
 // Verification describes a verification the provider has started.
 type Verification struct {
-	SID    string // provider's id (Twilio: VE…)
-	Status string // provider's status, normally "pending"
+	SID string // provider's id (Twilio: VE…)
 }
 
 // VerifyErrorKind classifies an OTPVerifier failure by what the client

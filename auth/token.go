@@ -2,6 +2,7 @@ package auth
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -38,6 +39,7 @@ type Tokens struct {
 	ttl      time.Duration
 	now      func() time.Time
 	parser   *jwt.Parser
+	verified *verifiedTokens
 }
 
 // NewTokens returns a Tokens that signs with secret. It returns an error if
@@ -70,6 +72,7 @@ func NewTokens(secret []byte, issuer, audience string, ttl time.Duration, now fu
 			jwt.WithLeeway(leeway),
 			jwt.WithTimeFunc(now),
 		),
+		verified: newVerifiedTokens(tokenCacheSize),
 	}, nil
 }
 
@@ -108,7 +111,23 @@ func (t *Tokens) Issue(userID string, amr []string) (token string, expiresAt tim
 // Verify parses and validates an access token: HS256 only, the "at+jwt"
 // type, a valid signature, iss, aud, exp (required) and iat, with a small
 // leeway. Headers such as kid, jku and jwk are ignored: the key is fixed.
+// A token that verified before and has not expired is recognised by its
+// hash (see verifiedTokens). The claims returned are shared: callers must
+// not change them.
 func (t *Tokens) Verify(token string) (*Claims, error) {
+	key := sha256.Sum256([]byte(token))
+	if c, ok := t.verified.get(key, t.now()); ok {
+		return c, nil
+	}
+	c, err := t.verify(token)
+	if err != nil {
+		return nil, err
+	}
+	t.verified.add(key, c, c.ExpiresAt.Add(leeway))
+	return c, nil
+}
+
+func (t *Tokens) verify(token string) (*Claims, error) {
 	var claims Claims
 	tok, err := t.parser.ParseWithClaims(token, &claims, func(tok *jwt.Token) (any, error) {
 		if typ, _ := tok.Header["typ"].(string); typ != AccessTokenType {

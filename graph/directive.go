@@ -12,7 +12,8 @@ import (
 // token, whose claims it puts in the context.
 func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 	return func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
-		claims, err := svc.Authenticate(ctx, requestFromContext(ctx).bearer)
+		token := bearerToken(graphql.GetOperationContext(ctx).Headers.Get("Authorization"))
+		claims, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
 // errorPresenter is the one place where errors become what clients see.
@@ -21,7 +22,6 @@ import (
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		path := graphql.GetPath(ctx)
-		reqID := requestFromContext(ctx).id
 		var ae *auth.Error
 		if errors.As(err, &ae) {
 			ext := map[string]any{"code": string(ae.Code)}
@@ -62,7 +62,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		return &gqlerror.Error{
 			Message:    "Internal server error.",
 			Path:       path,
-			Extensions: map[string]any{"code": string(auth.CodeInternal), "requestId": reqID},
+			Extensions: map[string]any{"code": string(auth.CodeInternal), "requestId": httpedge.FromContext(ctx).ID},
 		}
 	}
 }

@@ -9,11 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,114 +20,37 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/auth/input"
-	"github.com/twostep/twostep/store/sqlstore"
-	"github.com/twostep/twostep/store/storetest"
-	"github.com/twostep/twostep/twilioverify"
-	"github.com/twostep/twostep/twilioverify/emulator"
+	"github.com/twostep/twostep/auth/authtest"
+	"github.com/twostep/twostep/internal/gqltest"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
-// countingLimiter is an auth.HashLimiter that counts the bcrypt operations
-// it runs, so a test can show that a refused request computed no hash.
-type countingLimiter struct{ n atomic.Int64 }
-
-func (c *countingLimiter) Do(ctx context.Context, fn func()) error {
-	c.n.Add(1)
-	fn()
-	return nil
-}
-
-// testEnv is a handler over a real auth.Service: a SQLite store in a temp
-// dir, the Verify emulator, and bcrypt at cost 4.
+// testEnv is the handler, behind the HTTP edge, over an auth.Service on
+// authtest's fakes, spoken to in process by the tests' GraphQL client.
 type testEnv struct {
-	h      http.Handler
-	emu    *emulator.Emulator
-	hashes *countingLimiter
-	log    *bytes.Buffer
+	*authtest.Env
+	c   *gqltest.Client
+	log *bytes.Buffer
 }
 
-func newTestEnv(tb testing.TB, cfg HandlerConfig, limits auth.Limits) *testEnv {
+func newTestEnv(tb testing.TB, cfg HandlerConfig, limits *auth.Limits) *testEnv {
 	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlstore.Open(ctx, storetest.NewSQLite(tb), sqlstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-
-	emu := emulator.New(emulator.Options{})
-	emuSrv := httptest.NewServer(emu)
-	tb.Cleanup(emuSrv.Close)
-	quiet := slog.New(slog.DiscardHandler)
-	otp, err := twilioverify.New(twilioverify.Config{
-		AccountSID: emulator.DefaultAccountSID,
-		AuthToken:  emulator.DefaultAuthToken,
-		ServiceSID: emulator.DefaultServiceSID,
-		APIURL:     emuSrv.URL,
-		Logger:     quiet,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), "twostep", "twostep", time.Hour, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	phones, err := input.NewPhones("US", nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hashes := &countingLimiter{}
 	var logBuf bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := auth.New(auth.Options{
-		Store:       db,
-		OTP:         otp,
-		Tokens:      tokens,
-		Phones:      phones,
-		BcryptCost:  4,
-		HashLimiter: hashes,
-		Limits:      limits,
-		Logger:      log,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cfg.Auth = svc
+	log := slog.New(httpedge.LogHandler(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	a := authtest.New(tb, authtest.Options{Limits: limits, Logger: log})
+	cfg.Auth = a.Svc
 	cfg.Logger = log
-	return &testEnv{h: NewHandler(cfg), emu: emu, hashes: hashes, log: &logBuf}
-}
-
-// response is a decoded GraphQL answer with its HTTP status.
-type response struct {
-	Status int
-	Body   string
-	Data   map[string]json.RawMessage `json:"data"`
-	Errors []struct {
-		Message    string         `json:"message"`
-		Extensions map[string]any `json:"extensions"`
-	} `json:"errors"`
-}
-
-func (r *response) code() string {
-	if len(r.Errors) == 0 {
-		return ""
-	}
-	c, _ := r.Errors[0].Extensions["code"].(string)
-	return c
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", NewHandler(cfg))
+	h := httpedge.New(httpedge.Options{Logger: log}, mux)
+	return &testEnv{Env: a, c: &gqltest.Client{Handler: h}, log: &logBuf}
 }
 
 // serve runs req through the handler and decodes the answer, failing if
 // it is not JSON.
-func (e *testEnv) serve(tb testing.TB, req *http.Request) *response {
+func (e *testEnv) serve(tb testing.TB, req *http.Request) *gqltest.Response {
 	tb.Helper()
-	rec := httptest.NewRecorder()
-	e.h.ServeHTTP(rec, req)
-	r := &response{Status: rec.Code, Body: rec.Body.String()}
-	if err := json.Unmarshal(rec.Body.Bytes(), r); err != nil {
-		tb.Fatalf("%s %s: body %q is not JSON: %v", req.Method, req.URL, rec.Body.String(), err)
-	}
-	return r
+	return e.c.Send(tb, req)
 }
 
 func post(query string, vars map[string]any) *http.Request {
@@ -140,7 +61,7 @@ func post(query string, vars map[string]any) *http.Request {
 }
 
 func TestErrorPresenter(t *testing.T) {
-	ctx := newRequestContext(context.Background(), requestInfo{id: "req-1"})
+	ctx := httpedge.NewContext(context.Background(), &httpedge.Info{ID: "req-1"})
 	tests := []struct {
 		name    string
 		err     error
@@ -243,48 +164,6 @@ func TestBearerToken(t *testing.T) {
 	}
 }
 
-func TestClientIP(t *testing.T) {
-	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
-	tests := []struct {
-		name    string
-		remote  string
-		xff     []string
-		trusted []netip.Prefix
-		want    string
-	}{
-		{"connection", "203.0.113.7:5555", nil, nil, "203.0.113.7"},
-		{"XFF ignored without trusted proxies", "203.0.113.7:5555", []string{"198.51.100.1"}, nil, "203.0.113.7"},
-		{"XFF ignored from an untrusted peer", "203.0.113.7:5555", []string{"198.51.100.1"}, proxies, "203.0.113.7"},
-		{"trusted proxy", "10.0.0.1:5555", []string{"198.51.100.1"}, proxies, "198.51.100.1"},
-		{"spoofed left entry", "10.0.0.1:5555", []string{"6.6.6.6, 198.51.100.1"}, proxies, "198.51.100.1"},
-		{"chain of proxies", "10.0.0.1:5555", []string{"198.51.100.1, 10.0.0.2, 10.0.0.3"}, proxies, "198.51.100.1"},
-		{"spoofed trusted address on the left", "10.0.0.1:5555", []string{"10.9.9.9, 198.51.100.1"}, proxies, "198.51.100.1"},
-		{"several headers", "10.0.0.1:5555", []string{"6.6.6.6", "198.51.100.1"}, proxies, "198.51.100.1"},
-		{"garbage from the client stops the walk", "10.0.0.1:5555", []string{"nonsense, 198.51.100.1"}, proxies, "198.51.100.1"},
-		{"garbage at the right: the proxy", "10.0.0.1:5555", []string{"198.51.100.1, nonsense"}, proxies, "10.0.0.1"},
-		{"no header: the proxy", "10.0.0.1:5555", nil, proxies, "10.0.0.1"},
-		{"only proxies: the farthest", "10.0.0.1:5555", []string{"10.0.0.3, 10.0.0.2"}, proxies, "10.0.0.3"},
-		{"IPv4-mapped peer", "[::ffff:10.0.0.1]:5555", []string{"198.51.100.1"}, proxies, "198.51.100.1"},
-		{"IPv4-mapped client", "10.0.0.1:5555", []string{"::ffff:198.51.100.1"}, proxies, "198.51.100.1"},
-		{"IPv6", "[fd00::1]:5555", []string{"2001:db8::7"}, proxies, "2001:db8::7"},
-		{"IPv6 connection", "[2001:db8::9]:5555", []string{"198.51.100.1"}, nil, "2001:db8::9"},
-		{"no port", "203.0.113.7", nil, nil, "203.0.113.7"},
-		{"not an address", "@pipe", []string{"198.51.100.1"}, proxies, "@pipe"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/graphql", nil)
-			r.RemoteAddr = tt.remote
-			for _, v := range tt.xff {
-				r.Header.Add("X-Forwarded-For", v)
-			}
-			if got := clientIP(r, tt.trusted); got != tt.want {
-				t.Errorf("clientIP(%s, XFF %q) = %q, want %q", tt.remote, tt.xff, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestWalker(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -341,7 +220,7 @@ const (
 // a JSON answer whose errors carry a code, and none computes a hash or
 // reaches Twilio.
 func TestHandlerRefusals(t *testing.T) {
-	env := newTestEnv(t, HandlerConfig{}, auth.Limits{})
+	env := newTestEnv(t, HandlerConfig{}, nil)
 	env.serve(t, post(registerQuery, map[string]any{"e": "ada@example.com", "p": "correct horse battery", "ph": "+14155550100"}))
 
 	login := `login(input: {email: "ada@example.com", password: "correct horse battery"}) { mfaToken }`
@@ -353,7 +232,7 @@ func TestHandlerRefusals(t *testing.T) {
 	get := func(rawQuery string) *http.Request {
 		return httptest.NewRequest(http.MethodGet, "/graphql?"+rawQuery, nil)
 	}
-	chunked := rawPost("application/json", `{"query":"{ __typename }","variables":{"x":"`+strings.Repeat("a", DefaultMaxBodyBytes)+`"}}`)
+	chunked := rawPost("application/json", `{"query":"{ __typename }","variables":{"x":"`+strings.Repeat("a", httpedge.DefaultMaxBodyBytes)+`"}}`)
 	chunked.ContentLength = -1 // as a chunked upload: only reading finds the size
 	tests := []struct {
 		name   string
@@ -371,7 +250,7 @@ func TestHandlerRefusals(t *testing.T) {
 		{"query not a string", rawPost("application/json", `{"query": 5}`), 400, "BAD_REQUEST"},
 		{"variables not an object", rawPost("application/json", `{"query":"{ __typename }","variables":"x"}`), 400, "BAD_REQUEST"},
 		{"empty body", rawPost("application/json", ``), 400, "BAD_REQUEST"},
-		{"oversized, declared", rawPost("application/json", `{"query":"{ __typename }","variables":{"x":"`+strings.Repeat("a", DefaultMaxBodyBytes)+`"}}`), 413, "REQUEST_TOO_LARGE"},
+		{"oversized, declared", rawPost("application/json", `{"query":"{ __typename }","variables":{"x":"`+strings.Repeat("a", httpedge.DefaultMaxBodyBytes)+`"}}`), 413, "REQUEST_TOO_LARGE"},
 		{"oversized, chunked", chunked, 413, "REQUEST_TOO_LARGE"},
 		{"GET mutation", get("query=" + url.QueryEscape("mutation { "+login+" }")), 422, "GRAPHQL_VALIDATION_FAILED"},
 		{"GET mutation by operation name", get("operationName=M&query=" + url.QueryEscape("query Q { __typename } mutation M { "+login+" }")), 422, "GRAPHQL_VALIDATION_FAILED"},
@@ -389,10 +268,10 @@ func TestHandlerRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env.emu.ResetRequests()
-			before := env.hashes.n.Load()
+			env.OTP.ResetCounts()
+			before := env.Hashes.Count()
 			r := env.serve(t, tt.req)
-			if r.Status != tt.status || r.code() != tt.code {
+			if r.Status != tt.status || r.Code() != tt.code {
 				t.Fatalf("%s = %d %s, want %d %s", tt.name, r.Status, r.Body, tt.status, tt.code)
 			}
 			for _, e := range r.Errors {
@@ -403,10 +282,10 @@ func TestHandlerRefusals(t *testing.T) {
 			if strings.Contains(r.Body, "mfaToken\":\"") {
 				t.Errorf("%s ran the mutation: %s", tt.name, r.Body)
 			}
-			if n := env.hashes.n.Load() - before; n != 0 {
+			if n := env.Hashes.Count() - before; n != 0 {
 				t.Errorf("%s computed %d hashes, want 0", tt.name, n)
 			}
-			if n := len(env.emu.Requests()); n != 0 {
+			if n := env.OTP.Sends() + env.OTP.Checks(); n != 0 {
 				t.Errorf("%s sent %d Twilio requests, want 0", tt.name, n)
 			}
 		})
@@ -423,7 +302,7 @@ func aliases(field string, n int) string {
 }
 
 func TestHandlerDoesNotEchoBody(t *testing.T) {
-	env := newTestEnv(t, HandlerConfig{}, auth.Limits{})
+	env := newTestEnv(t, HandlerConfig{}, nil)
 	const marker = "s3cr3t-password-marker"
 	for _, body := range []string{
 		`{"query": "{ __typename }", "variables": "` + marker + `"`,
@@ -465,7 +344,7 @@ func TestHandlerServes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := newTestEnv(t, HandlerConfig{Introspection: tt.introspection}, auth.Limits{})
+			env := newTestEnv(t, HandlerConfig{Introspection: tt.introspection}, nil)
 			if r := env.serve(t, tt.req()); r.Status != http.StatusOK || !strings.Contains(r.Body, tt.want) {
 				t.Fatalf("%s = %d %s, want 200 with %s", tt.name, r.Status, r.Body, tt.want)
 			}
@@ -474,7 +353,7 @@ func TestHandlerServes(t *testing.T) {
 }
 
 func TestHandlerDepthAndSuggestions(t *testing.T) {
-	env := newTestEnv(t, HandlerConfig{Introspection: true}, auth.Limits{})
+	env := newTestEnv(t, HandlerConfig{Introspection: true}, nil)
 	deep := "{ __schema { types { fields { type " + strings.Repeat("{ ofType ", 20) + "{ name }" + strings.Repeat(" }", 20) + " } } } }"
 	tests := []struct {
 		name, query, code, notInMessage string
@@ -489,7 +368,7 @@ func TestHandlerDepthAndSuggestions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := env.serve(t, post(tt.query, nil))
-			if r.code() != tt.code {
+			if r.Code() != tt.code {
 				t.Fatalf("%s = %s, want %s", tt.name, r.Body, tt.code)
 			}
 			if tt.notInMessage != "" && strings.Contains(r.Body, tt.notInMessage) {
@@ -502,11 +381,11 @@ func TestHandlerDepthAndSuggestions(t *testing.T) {
 // TestHandlerLogsNoSecrets runs a login through the handler and checks the
 // log carries neither the password nor the full phone number.
 func TestHandlerLogsNoSecrets(t *testing.T) {
-	env := newTestEnv(t, HandlerConfig{}, auth.Limits{})
+	env := newTestEnv(t, HandlerConfig{}, nil)
 	const password, phone = "correct horse battery", "+14155550111"
 	env.serve(t, post(registerQuery, map[string]any{"e": "ada@example.com", "p": password, "ph": phone}))
 	r := env.serve(t, post(loginQuery, map[string]any{"e": "ada@example.com", "p": password}))
-	if r.code() != "" {
+	if r.Code() != "" {
 		t.Fatalf("login = %s", r.Body)
 	}
 	if s := env.log.String(); !strings.Contains(s, "code sent") || strings.Contains(s, password) || strings.Contains(s, phone) {

@@ -1,24 +1,23 @@
 // Package graph is twostep's GraphQL layer: the schema's resolvers, the @auth
 // directive, the error presenter that turns domain errors into stable
-// extensions.code values, and the HTTP handler that serves it all with every
-// security default applied. It holds no login rules; those live in auth.
+// extensions.code values, and the handler that serves the schema over HTTP
+// behind httpedge. It holds no login rules; those live in auth.
 package graph
 
 import (
-	"log/slog"
+	"context"
 
 	"github.com/twostep/twostep/auth"
-	"github.com/twostep/twostep/store"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
 // Resolver is the root resolver. Resolvers are thin: input, one call into
 // auth, model.
 type Resolver struct {
 	auth *auth.Service
-	log  *slog.Logger
 }
 
-func userModel(u *store.User) *User {
+func userModel(u *auth.User) *User {
 	return &User{
 		ID:            u.ID,
 		Email:         u.Email,
@@ -27,3 +26,6 @@ func userModel(u *store.User) *User {
 		CreatedAt:     u.CreatedAt,
 	}
 }
+
+// clientIP is the address the edge saw for the request behind ctx.
+func clientIP(ctx context.Context) string { return httpedge.FromContext(ctx).ClientIP }

@@ -17,7 +17,7 @@ func (r *mutationResolver) Register(ctx context.Context, input RegisterInput) (*
 		Email:    input.Email,
 		Password: input.Password,
 		Phone:    input.Phone,
-		ClientIP: requestFromContext(ctx).clientIP,
+		ClientIP: clientIP(ctx),
 	})
 	if err != nil {
 		return nil, reportAll(ctx, err)
@@ -30,7 +30,7 @@ func (r *mutationResolver) Login(ctx context.Context, input LoginInput) (*LoginP
 	res, err := r.auth.Login(ctx, auth.LoginInput{
 		Email:    input.Email,
 		Password: input.Password,
-		ClientIP: requestFromContext(ctx).clientIP,
+		ClientIP: clientIP(ctx),
 	})
 	if err != nil {
 		return nil, err
@@ -48,7 +48,7 @@ func (r *mutationResolver) VerifyOtp(ctx context.Context, input VerifyOtpInput) 
 	res, err := r.auth.VerifyOTP(ctx, auth.VerifyInput{
 		MFAToken: input.MfaToken,
 		Code:     input.Code,
-		ClientIP: requestFromContext(ctx).clientIP,
+		ClientIP: clientIP(ctx),
 	})
 	if err != nil {
 		return nil, err

@@ -1,9 +1,12 @@
-// Package store defines twostep's persistent state: users, MFA challenges and
-// the counters behind rate limits, with one interface that every database
-// implementation satisfies and one conformance suite (storetest) they all run.
+// Package store defines twostep's persistent state: users, MFA challenges,
+// the counters behind rate limits and the attempt log behind account blocks,
+// with one interface that every implementation satisfies and one
+// conformance suite (storetest) they all run.
 //
 // Every piece of state a login depends on lives here, never in process
-// memory, so any number of server replicas can share one database.
+// memory, so any number of server replicas can share one database. The
+// types are the store's own rows; package auth turns them into the domain
+// types it hands out.
 package store
 
 import (
@@ -21,12 +24,14 @@ var (
 	ErrNotFound = errors.New("store: not found")
 	// ErrEmailTaken means a user with the same normalised email exists.
 	ErrEmailTaken = errors.New("store: email taken")
+	// ErrPhoneTaken means another user has verified the phone number.
+	ErrPhoneTaken = errors.New("store: phone taken")
 	// ErrUnavailable means the database could not be reached or did not
 	// answer in time. The operation may be retried later.
 	ErrUnavailable = errors.New("store: unavailable")
 )
 
-// User is a registered account.
+// User is a registered account as stored.
 type User struct {
 	ID            string
 	Email         string // trimmed and lower-cased
@@ -44,7 +49,7 @@ type Challenge struct {
 	TokenHash       []byte // SHA-256 of the mfaToken
 	UserID          string
 	Phone           string // E.164 number the code was sent to
-	VerificationSID string // Twilio Verify verification (VE…), may be empty
+	VerificationSID string // the provider's verification (Twilio: VE…)
 	Attempts        int    // code attempts counted so far
 	MaxAttempts     int
 	CreatedAt       time.Time
@@ -52,9 +57,11 @@ type Challenge struct {
 	ConsumedAt      time.Time // zero until the challenge is completed
 }
 
-// Usable reports whether the challenge can still take a code attempt at now.
-func (c *Challenge) Usable(now time.Time) bool {
-	return c.ConsumedAt.IsZero() && now.Before(c.ExpiresAt) && c.Attempts < c.MaxAttempts
+// Budget is one fixed-window budget of Max events per Window under Key.
+type Budget struct {
+	Key    string
+	Max    int
+	Window time.Duration
 }
 
 // Counter is the state of one fixed-window counter after a Hit.
@@ -69,6 +76,22 @@ type Counter struct {
 // method returns an error wrapping ErrUnavailable if the database cannot be
 // reached or ctx's deadline passes before it answers.
 type Store interface {
+	Users
+	Challenges
+	Limits
+
+	// Ping reports whether the database answers. It returns an error
+	// wrapping ErrUnavailable if not.
+	Ping(ctx context.Context) error
+	// DeleteExpired removes challenges, counters and attempts that expired
+	// before now and returns how many rows went.
+	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+	// Close releases the database. The Store must not be used after.
+	Close() error
+}
+
+// Users are the accounts.
+type Users interface {
 	// CreateUser inserts u. It returns ErrEmailTaken if the email is in use.
 	// u.ID, u.CreatedAt and u.UpdatedAt must be set by the caller.
 	CreateUser(ctx context.Context, u *User) error
@@ -79,9 +102,21 @@ type Store interface {
 	// UpdatePasswordHash replaces a user's password hash (re-hash at a new
 	// cost). It returns ErrNotFound if the user does not exist.
 	UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	// PhoneOwner returns the id of the user who verified the E.164 number
+	// phone, or ErrNotFound if nobody has.
+	PhoneOwner(ctx context.Context, phone string) (userID string, err error)
+}
 
-	// CreateChallenge inserts c. c.ID and the times must be set by the caller.
+// Challenges are logins waiting for their code.
+type Challenges interface {
+	// CreateChallenge inserts c and, in the same step, ends (expires at
+	// c.CreatedAt) every other live challenge on c.Phone: the provider
+	// keeps one pending verification per number, so two challenges on one
+	// number would share it. c.ID and the times must be set by the caller.
 	CreateChallenge(ctx context.Context, c *Challenge) error
+	// LiveChallenges returns the challenges on phone that are unconsumed
+	// and unexpired at now.
+	LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*Challenge, error)
 	// ChallengeByTokenHash returns the challenge with that token hash, in
 	// whatever state it is, or ErrNotFound.
 	ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*Challenge, error)
@@ -92,30 +127,38 @@ type Store interface {
 	// MaxAttempts.
 	CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*Challenge, error)
 	// CompleteChallenge atomically marks an unconsumed, unexpired challenge
-	// consumed and its user's phone verified. Exactly one of any number of
-	// concurrent calls succeeds; the others get ErrNotFound.
+	// consumed and its user's phone verified, making the user the number's
+	// owner. Exactly one of any number of concurrent calls succeeds; the
+	// others get ErrNotFound. If the user's phone was not verified yet and
+	// another user owns the number, it changes nothing and returns
+	// ErrPhoneTaken: of two users confirming one number, one wins.
 	CompleteChallenge(ctx context.Context, id string, now time.Time) error
-	// DeleteChallenge removes a challenge. Deleting a missing one is not an
-	// error.
-	DeleteChallenge(ctx context.Context, id string) error
-	// DeleteExpired removes challenges and counters that expired before now
-	// and returns how many rows went.
-	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
+}
 
+// Limits are the shared state of rate limits and account blocks.
+type Limits interface {
 	// Hit atomically adds one to the fixed-window counter key and returns its
 	// state. A window starts at the first hit after the previous one ended
 	// and lasts window.
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
-	// Peek returns a counter's state without adding to it; a counter that
-	// does not exist or whose window ended reads as zero.
-	Peek(ctx context.Context, key string, now time.Time) (Counter, error)
-	// ResetCounter deletes the counter key. Resetting a missing one is not
-	// an error.
-	ResetCounter(ctx context.Context, key string) error
+	// Charge adds one to the counter of every budget if all of them have
+	// room at now (fewer than Max in the current window), as one atomic
+	// step, and returns -1. Otherwise it changes nothing and returns the
+	// index of the first budget without room and when its window ends:
+	// a refused charge costs no budget anything.
+	Charge(ctx context.Context, budgets []Budget, now time.Time) (refused int, resetAt time.Time, err error)
 
-	// Ping reports whether the database answers. It returns an error
-	// wrapping ErrUnavailable if not.
-	Ping(ctx context.Context) error
-	// Close releases the database. The Store must not be used after.
-	Close() error
+	// TakeAttempt decides and records one attempt against key as a single
+	// atomic step. It calls allow with the times of key's attempts that have
+	// not expired at now, oldest first; if allow returns nil it logs a new
+	// attempt at now, kept until expires, and returns its id. Otherwise it
+	// logs nothing and returns allow's error (wrapped, for errors.Is/As).
+	// Concurrent calls for one key are serialised, across replicas too, so
+	// each allow sees every attempt taken before it.
+	TakeAttempt(ctx context.Context, key string, now, expires time.Time, allow func(taken []time.Time) error) (id string, err error)
+	// ReleaseAttempt removes the attempt id of key, as if it had never been
+	// taken. Releasing a missing one is not an error.
+	ReleaseAttempt(ctx context.Context, key, id string) error
+	// ClearAttempts removes every attempt of key.
+	ClearAttempts(ctx context.Context, key string) error
 }

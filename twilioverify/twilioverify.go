@@ -137,25 +137,26 @@ func (c *Client) StartVerification(ctx context.Context, to string) (auth.Verific
 	if err != nil {
 		return auth.Verification{}, c.fail(ctx, "start", to, err, rt.retryAfter())
 	}
-	out := auth.Verification{SID: deref(v.Sid), Status: deref(v.Status)}
+	out := auth.Verification{SID: deref(v.Sid)}
 	c.log.InfoContext(ctx, "twilioverify: verification started",
-		"to", input.MaskPhone(to), "sid", out.SID, "status", out.Status)
+		"to", input.MaskPhone(to), "sid", out.SID, "status", deref(v.Status))
 	return out, nil
 }
 
-// CheckVerification checks code against the pending verification for to.
-// It returns true only when Twilio answers status "approved"; a wrong code
-// (Twilio: 200, "pending") returns false and a nil error, and so does a code
-// that is not 4–10 digits, without calling Twilio.
+// CheckVerification checks code against the verification sid, the one
+// StartVerification started: never whatever else is pending for the same
+// number. It returns true only when Twilio answers status "approved"; a
+// wrong code (Twilio: 200, "pending") returns false and a nil error, and so
+// does a code that is not 4–10 digits, without calling Twilio.
 //
 // Errors are *auth.VerifyError: VerifyNotFound for 20404 (nothing pending:
 // approved, expired, too many checks, canceled), VerifyRateLimited for 60202
 // (too many checks), 60212 and 20429, VerifyUnavailable for everything else.
-func (c *Client) CheckVerification(ctx context.Context, to, code string) (bool, error) {
+func (c *Client) CheckVerification(ctx context.Context, sid, code string) (bool, error) {
 	if norm, err := input.Code(code); err != nil || norm != code {
 		// Twilio would answer 60200, which reads as an outage; a malformed
 		// code is just a wrong one, and not sending it saves an attempt.
-		c.log.InfoContext(ctx, "twilioverify: malformed code not sent", "to", input.MaskPhone(to))
+		c.log.InfoContext(ctx, "twilioverify: malformed code not sent", "sid", sid)
 		return false, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
@@ -163,17 +164,37 @@ func (c *Client) CheckVerification(ctx context.Context, to, code string) (bool, 
 	api, rt := c.api(ctx)
 
 	params := &verify.CreateVerificationCheckParams{}
-	params.SetTo(to).SetCode(code)
+	params.SetVerificationSid(sid).SetCode(code)
 	v, err := api.CreateVerificationCheck(c.serviceSID, params)
 	if err != nil {
-		return false, c.fail(ctx, "check", to, err, rt.retryAfter())
+		return false, c.fail(ctx, "check", "", err, rt.retryAfter())
 	}
 	// valid is deprecated upstream; approved is the only success.
 	status := deref(v.Status)
 	approved := status == "approved"
 	c.log.InfoContext(ctx, "twilioverify: verification checked",
-		"to", input.MaskPhone(to), "sid", deref(v.Sid), "status", status, "approved", approved)
+		"to", input.MaskPhone(deref(v.To)), "sid", sid, "status", status, "approved", approved)
 	return approved, nil
+}
+
+// CancelVerification cancels the pending verification sid, so that the
+// next send to its number starts a fresh one (new code, five new checks).
+// A verification that is already gone is not an error.
+func (c *Client) CancelVerification(ctx context.Context, sid string) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	api, rt := c.api(ctx)
+	params := &verify.UpdateVerificationParams{}
+	params.SetStatus("canceled")
+	if _, err := api.UpdateVerification(c.serviceSID, sid, params); err != nil {
+		ve := c.fail(ctx, "cancel", "", err, rt.retryAfter())
+		if verr, ok := ve.(*auth.VerifyError); ok && verr.Kind == auth.VerifyNotFound {
+			return nil
+		}
+		return ve
+	}
+	c.log.InfoContext(ctx, "twilioverify: verification canceled", "sid", sid)
+	return nil
 }
 
 // api returns a Verify service bound to ctx for one call, and its transport

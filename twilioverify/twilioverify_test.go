@@ -93,6 +93,9 @@ func wantVerifyError(tb testing.TB, err error, kind auth.VerifyErrorKind, code i
 	return ve
 }
 
+// unknownSID is a well-formed verification SID the emulator never issued.
+const unknownSID = "VE00000000000000000000000000000000"
+
 // wrongCode returns a well-formed code that is not code.
 func wrongCode(code string) string {
 	if code == "000000" {
@@ -106,10 +109,10 @@ func TestStartThenCheckApproved(t *testing.T) {
 	c := newClient(t, srv.URL, nil)
 
 	v, code := start(t, c, em, phone)
-	if !strings.HasPrefix(v.SID, "VE") || v.Status != "pending" {
-		t.Errorf("StartVerification(%q) = %+v, want a pending VE… verification", phone, v)
+	if !strings.HasPrefix(v.SID, "VE") {
+		t.Errorf("StartVerification(%q) = %+v, want a VE… verification", phone, v)
 	}
-	approved, err := c.CheckVerification(t.Context(), phone, code)
+	approved, err := c.CheckVerification(t.Context(), v.SID, code)
 	if err != nil || !approved {
 		t.Fatalf("CheckVerification(right code) = %v, %v, want true, nil", approved, err)
 	}
@@ -118,14 +121,14 @@ func TestStartThenCheckApproved(t *testing.T) {
 func TestCheckWrongCode(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil)
-	_, code := start(t, c, em, phone)
+	v, code := start(t, c, em, phone)
 
-	approved, err := c.CheckVerification(t.Context(), phone, wrongCode(code))
+	approved, err := c.CheckVerification(t.Context(), v.SID, wrongCode(code))
 	if err != nil || approved {
 		t.Fatalf("CheckVerification(wrong code) = %v, %v, want false, nil", approved, err)
 	}
 	// A wrong guess leaves the verification pending.
-	approved, err = c.CheckVerification(t.Context(), phone, code)
+	approved, err = c.CheckVerification(t.Context(), v.SID, code)
 	if err != nil || !approved {
 		t.Fatalf("CheckVerification(right code after wrong) = %v, %v, want true, nil", approved, err)
 	}
@@ -134,11 +137,11 @@ func TestCheckWrongCode(t *testing.T) {
 func TestMalformedCodeIsWrongAndNotSent(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil)
-	start(t, c, em, phone)
+	v, _ := start(t, c, em, phone)
 	em.ResetRequests()
 
 	for _, code := range []string{"", "123", "12345678901", "12a456", " 123456"} {
-		approved, err := c.CheckVerification(t.Context(), phone, code)
+		approved, err := c.CheckVerification(t.Context(), v.SID, code)
 		if err != nil || approved {
 			t.Errorf("CheckVerification(%q) = %v, %v, want false, nil", code, approved, err)
 		}
@@ -181,21 +184,21 @@ func TestSixthSendRateLimited(t *testing.T) {
 func TestSixthCheckRateLimitedThenNotFound(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil)
-	_, code := start(t, c, em, phone)
+	v, code := start(t, c, em, phone)
 
 	for i := range 5 {
-		approved, err := c.CheckVerification(t.Context(), phone, wrongCode(code))
+		approved, err := c.CheckVerification(t.Context(), v.SID, wrongCode(code))
 		if err != nil || approved {
 			t.Fatalf("check %d = %v, %v, want false, nil", i+1, approved, err)
 		}
 	}
-	_, err := c.CheckVerification(t.Context(), phone, code)
+	_, err := c.CheckVerification(t.Context(), v.SID, code)
 	ve := wantVerifyError(t, err, auth.VerifyRateLimited, 60202)
 	if ve.RetryAfter != 10*time.Minute {
 		t.Errorf("RetryAfter = %v, want 10m", ve.RetryAfter)
 	}
 	// The verification is gone, even for the right code.
-	_, err = c.CheckVerification(t.Context(), phone, code)
+	_, err = c.CheckVerification(t.Context(), v.SID, code)
 	wantVerifyError(t, err, auth.VerifyNotFound, 20404)
 }
 
@@ -213,10 +216,10 @@ func TestExpiry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			em, srv := newEmulator(t)
 			c := newClient(t, srv.URL, nil)
-			_, code := start(t, c, em, phone)
+			v, code := start(t, c, em, phone)
 			em.Advance(tt.advance)
 
-			approved, err := c.CheckVerification(t.Context(), phone, code)
+			approved, err := c.CheckVerification(t.Context(), v.SID, code)
 			if !tt.wantErr {
 				if err != nil || !approved {
 					t.Fatalf("CheckVerification = %v, %v, want true, nil", approved, err)
@@ -228,15 +231,50 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// TestCancel checks that a canceled verification is gone (its code no
+// longer checks), that the next send starts a fresh one, and that
+// canceling one that is gone is not an error.
+func TestCancel(t *testing.T) {
+	em, srv := newEmulator(t)
+	c := newClient(t, srv.URL, nil)
+	v, code := start(t, c, em, phone)
+	if err := c.CancelVerification(t.Context(), v.SID); err != nil {
+		t.Fatalf("CancelVerification() = %v", err)
+	}
+	_, err := c.CheckVerification(t.Context(), v.SID, code)
+	wantVerifyError(t, err, auth.VerifyNotFound, 20404)
+	if err := c.CancelVerification(t.Context(), v.SID); err != nil {
+		t.Errorf("CancelVerification(gone) = %v, want nil", err)
+	}
+	fresh, _ := start(t, c, em, phone)
+	if fresh.SID == v.SID {
+		t.Errorf("StartVerification() after cancel reused %s, want a fresh verification", v.SID)
+	}
+}
+
+// TestCheckIsBoundToTheVerification checks that a code is checked against
+// the verification given, not another one pending for the same number.
+func TestCheckIsBoundToTheVerification(t *testing.T) {
+	em, srv := newEmulator(t)
+	c := newClient(t, srv.URL, nil)
+	old, _ := start(t, c, em, phone)
+	if err := c.CancelVerification(t.Context(), old.SID); err != nil {
+		t.Fatal(err)
+	}
+	_, code := start(t, c, em, phone) // a new verification for the same number
+	_, err := c.CheckVerification(t.Context(), old.SID, code)
+	wantVerifyError(t, err, auth.VerifyNotFound, 20404)
+}
+
 func TestApprovedThenNotFound(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil)
-	_, code := start(t, c, em, phone)
+	v, code := start(t, c, em, phone)
 
-	if approved, err := c.CheckVerification(t.Context(), phone, code); err != nil || !approved {
+	if approved, err := c.CheckVerification(t.Context(), v.SID, code); err != nil || !approved {
 		t.Fatalf("first CheckVerification = %v, %v, want true, nil", approved, err)
 	}
-	_, err := c.CheckVerification(t.Context(), phone, code)
+	_, err := c.CheckVerification(t.Context(), v.SID, code)
 	wantVerifyError(t, err, auth.VerifyNotFound, 20404)
 }
 
@@ -268,7 +306,7 @@ func TestFailureKinds(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			em, srv := newEmulator(t)
 			c := newClient(t, srv.URL, nil)
-			_, code := start(t, c, em, phone)
+			v, code := start(t, c, em, phone)
 			em.Fail(phone, tt.failure)
 
 			_, err := c.StartVerification(t.Context(), phone)
@@ -277,7 +315,7 @@ func TestFailureKinds(t *testing.T) {
 				t.Errorf("start: RetryAfter = %v, want %v", ve.RetryAfter, tt.wantRetryAfter)
 			}
 
-			_, err = c.CheckVerification(t.Context(), phone, code)
+			_, err = c.CheckVerification(t.Context(), v.SID, code)
 			wantVerifyError(t, err, tt.wantKind, tt.wantCode)
 		})
 	}
@@ -340,12 +378,13 @@ func TestTimeout(t *testing.T) {
 func TestContextDeadline(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil) // 5s client timeout: the ctx must win
+	v, _ := start(t, c, em, phone)
 	em.Fail(phone, emulator.Failure{Delay: 10 * time.Second})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	begin := time.Now()
-	_, err := c.CheckVerification(ctx, phone, "123456")
+	_, err := c.CheckVerification(ctx, v.SID, "123456")
 	if elapsed := time.Since(begin); elapsed > 2*time.Second {
 		t.Errorf("CheckVerification took %v with a 100ms deadline", elapsed)
 	}
@@ -404,7 +443,7 @@ func TestBadCredentials(t *testing.T) {
 			c := newClient(t, srv.URL, tt.edit)
 			_, err := c.StartVerification(t.Context(), phone)
 			wantVerifyError(t, err, auth.VerifyUnavailable, 20003)
-			_, err = c.CheckVerification(t.Context(), phone, "123456")
+			_, err = c.CheckVerification(t.Context(), unknownSID, "123456")
 			wantVerifyError(t, err, auth.VerifyUnavailable, 20003)
 		})
 	}
@@ -457,14 +496,18 @@ func TestSDKErrorType(t *testing.T) {
 func TestRequestsSent(t *testing.T) {
 	em, srv := newEmulator(t)
 	c := newClient(t, srv.URL, nil)
-	_, code := start(t, c, em, phone)
-	if _, err := c.CheckVerification(t.Context(), phone, code); err != nil {
+	v, code := start(t, c, em, phone)
+	if _, err := c.CheckVerification(t.Context(), v.SID, code); err != nil {
 		t.Fatalf("CheckVerification: %v", err)
+	}
+	other, _ := start(t, c, em, "+14155550124")
+	if err := c.CancelVerification(t.Context(), other.SID); err != nil {
+		t.Fatalf("CancelVerification: %v", err)
 	}
 
 	reqs := em.Requests()
-	if len(reqs) != 2 {
-		t.Fatalf("requests = %+v, want 2", reqs)
+	if len(reqs) != 4 {
+		t.Fatalf("requests = %+v, want 4", reqs)
 	}
 	base := "/v2/Services/" + emulator.DefaultServiceSID
 	tests := []struct {
@@ -474,7 +517,10 @@ func TestRequestsSent(t *testing.T) {
 		wantForm map[string]string
 	}{
 		{"start", reqs[0], base + "/Verifications", map[string]string{"To": phone, "Channel": "sms"}},
-		{"check", reqs[1], base + "/VerificationCheck", map[string]string{"To": phone, "Code": code}},
+		// By the verification's SID, never by number: the code of this
+		// verification, not of whatever else is pending for the number.
+		{"check", reqs[1], base + "/VerificationCheck", map[string]string{"VerificationSid": v.SID, "Code": code}},
+		{"cancel", reqs[3], base + "/Verifications/" + other.SID, map[string]string{"Status": "canceled"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -518,12 +564,12 @@ func TestConnectionsPooled(t *testing.T) {
 	t.Cleanup(srv.Close)
 	c := newClient(t, srv.URL, nil)
 
-	_, code := start(t, c, em, phone)                                                   // 201
-	if _, err := c.CheckVerification(t.Context(), phone, wrongCode(code)); err != nil { // 200
+	v, code := start(t, c, em, phone)                                                   // 201
+	if _, err := c.CheckVerification(t.Context(), v.SID, wrongCode(code)); err != nil { // 200
 		t.Fatal(err)
 	}
-	if _, err := c.CheckVerification(t.Context(), "+14155550199", code); err == nil { // 404 JSON
-		t.Fatal("check of an unknown number succeeded")
+	if _, err := c.CheckVerification(t.Context(), unknownSID, code); err == nil { // 404 JSON
+		t.Fatal("check of an unknown verification succeeded")
 	}
 	em.Fail(phone, emulator.Failure{HTML: true, Times: 1})
 	if _, err := c.StartVerification(t.Context(), phone); err == nil { // 503 HTML
@@ -586,10 +632,10 @@ func TestLogsKeepSecrets(t *testing.T) {
 			},
 		}))
 	})
-	_, code := start(t, c, em, phone)
-	c.CheckVerification(t.Context(), phone, wrongCode(code))
-	c.CheckVerification(t.Context(), phone, code)
-	c.CheckVerification(t.Context(), phone, code) // 20404
+	v, code := start(t, c, em, phone)
+	c.CheckVerification(t.Context(), v.SID, wrongCode(code))
+	c.CheckVerification(t.Context(), v.SID, code)
+	c.CheckVerification(t.Context(), v.SID, code) // 20404
 	em.Fail(phone, emulator.Failure{Code: 60200})
 	c.StartVerification(t.Context(), phone)
 

@@ -11,7 +11,8 @@ import (
 
 const challengeColumns = `id, token_hash, user_id, phone, verification_sid, attempts, max_attempts, created_at, expires_at, consumed_at`
 
-// CreateChallenge inserts c.
+// CreateChallenge inserts c and ends the other live challenges on its
+// number, in one transaction.
 func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
@@ -19,14 +20,49 @@ func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 	if !c.ConsumedAt.IsZero() {
 		consumed = sql.NullInt64{Int64: millis(c.ConsumedAt), Valid: true}
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO challenges (`+challengeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.TokenHash, c.UserID, c.Phone, c.VerificationSID, c.Attempts, c.MaxAttempts,
-		millis(c.CreatedAt), millis(c.ExpiresAt), consumed)
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap("create challenge", err)
 	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
+		WHERE phone = $1 AND consumed_at IS NULL AND expires_at > $2`, c.Phone, millis(c.CreatedAt)); err != nil {
+		return db.wrap("create challenge", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+challengeColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		c.ID, c.TokenHash, c.UserID, c.Phone, c.VerificationSID, c.Attempts, c.MaxAttempts,
+		millis(c.CreatedAt), millis(c.ExpiresAt), consumed); err != nil {
+		return db.wrap("create challenge", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return db.wrap("create challenge", err)
+	}
 	return nil
+}
+
+// LiveChallenges returns the unconsumed, unexpired challenges on phone.
+func (db *DB) LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*store.Challenge, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	rows, err := db.r.QueryContext(ctx, `SELECT `+challengeColumns+` FROM challenges
+		WHERE phone = $1 AND consumed_at IS NULL AND expires_at > $2 ORDER BY created_at, id`, phone, millis(now))
+	if err != nil {
+		return nil, db.wrap("live challenges", err)
+	}
+	defer rows.Close()
+	var out []*store.Challenge
+	for rows.Next() {
+		c, err := scanChallenge(rows)
+		if err != nil {
+			return nil, db.wrap("live challenges", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap("live challenges", err)
+	}
+	return out, nil
 }
 
 // ChallengeByTokenHash returns the challenge with tokenHash in whatever
@@ -34,8 +70,7 @@ func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*store.Challenge, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	c, err := scanChallenge(db.r.QueryRowContext(ctx,
-		`SELECT `+challengeColumns+` FROM challenges WHERE token_hash = $1`, tokenHash))
+	c, err := scanChallenge(db.stmts.challengeByTokenHash.QueryRowContext(ctx, tokenHash))
 	if err != nil {
 		return nil, db.wrap("challenge by token hash", err)
 	}
@@ -48,9 +83,7 @@ func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*stor
 func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*store.Challenge, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	c, err := scanChallenge(db.w.QueryRowContext(ctx, `UPDATE challenges SET attempts = attempts + 1
-		WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2 AND attempts < max_attempts
-		RETURNING `+challengeColumns, id, millis(now)))
+	c, err := scanChallenge(db.stmts.countChallengeAttempt.QueryRowContext(ctx, id, millis(now)))
 	if err != nil {
 		return nil, db.wrap("count challenge attempt", err)
 	}
@@ -70,15 +103,34 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	}
 	defer tx.Rollback()
 
-	var userID string
+	var userID, phone string
 	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
 		WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2
-		RETURNING user_id`, id, millis(now)).Scan(&userID)
+		RETURNING user_id, phone`, id, millis(now)).Scan(&userID, &phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete challenge", store.ErrNotFound)
 	}
 	if err != nil {
 		return db.wrap("complete challenge", err)
+	}
+	var verified bool
+	if err := tx.QueryRowContext(ctx, `SELECT phone_verified FROM users WHERE id = $1`, userID).Scan(&verified); err != nil {
+		return db.wrap("complete challenge", err)
+	}
+	// Claim the number. A concurrent claim of the same number waits for
+	// this one to commit (the primary key), then finds it taken.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES ($1, $2, $3)
+		ON CONFLICT (phone) DO NOTHING`, phone, userID, millis(now)); err != nil {
+		return db.wrap("complete challenge", err)
+	}
+	var owner string
+	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM verified_phones WHERE phone = $1`, phone).Scan(&owner); err != nil {
+		return db.wrap("complete challenge", err)
+	}
+	// An account that verified its number before ownership existed keeps
+	// working, even if another one verified the same number first.
+	if owner != userID && !verified {
+		return db.wrap("complete challenge", store.ErrPhoneTaken)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone_verified = true, updated_at = $2 WHERE id = $1`,
 		userID, millis(now)); err != nil {
@@ -90,49 +142,10 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	return nil
 }
 
-// DeleteChallenge removes a challenge; a missing one is not an error.
-func (db *DB) DeleteChallenge(ctx context.Context, id string) error {
-	ctx, cancel := db.op(ctx)
-	defer cancel()
-	if _, err := db.w.ExecContext(ctx, `DELETE FROM challenges WHERE id = $1`, id); err != nil {
-		return db.wrap("delete challenge", err)
-	}
-	return nil
-}
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
 
-// DeleteExpired removes challenges and counters that expired before now, in
-// one transaction, and returns how many rows went.
-func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := db.op(ctx)
-	defer cancel()
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return 0, db.wrap("delete expired", err)
-	}
-	defer tx.Rollback()
-
-	var total int64
-	for _, q := range []string{
-		`DELETE FROM challenges WHERE expires_at < $1`,
-		`DELETE FROM counters WHERE reset_at < $1`,
-	} {
-		res, err := tx.ExecContext(ctx, q, millis(now))
-		if err != nil {
-			return 0, db.wrap("delete expired", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, db.wrap("delete expired", err)
-		}
-		total += n
-	}
-	if err := tx.Commit(); err != nil {
-		return 0, db.wrap("delete expired", err)
-	}
-	return total, nil
-}
-
-func scanChallenge(row *sql.Row) (*store.Challenge, error) {
+func scanChallenge(row scanner) (*store.Challenge, error) {
 	var c store.Challenge
 	var created, expires int64
 	var consumed sql.NullInt64

@@ -2,8 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/twostep/twostep/store"
@@ -31,12 +32,6 @@ const (
 		RETURNING count, reset_at`
 )
 
-// ResetCounter's delete, per dialect.
-const (
-	resetSQLite   = `DELETE FROM counters WHERE key = $1`
-	resetPostgres = `DELETE FROM counters USING ` + asyncCommit + ` WHERE key = $1`
-)
-
 // Hit adds one to the fixed-window counter key and returns its state. One
 // upsert does it, so concurrent hits each see a distinct count: a new key,
 // or one whose window ended at or before now, starts over at 1 with a
@@ -44,47 +39,84 @@ const (
 func (db *DB) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	q := hitSQLite
-	if db.dialect.name == "postgres" {
-		q = hitPostgres
-	}
 	var count int
 	var resetAt int64
-	err := db.w.QueryRowContext(ctx, q, key, millis(now), millis(now.Add(window))).Scan(&count, &resetAt)
+	err := db.stmts.hit.QueryRowContext(ctx, key, millis(now), millis(now.Add(window))).Scan(&count, &resetAt)
 	if err != nil {
 		return store.Counter{}, db.wrap("hit", err)
 	}
 	return store.Counter{Count: count, ResetAt: fromMillis(resetAt)}, nil
 }
 
-// Peek returns a counter's state without adding to it; a missing counter or
-// one whose window ended reads as zero.
-func (db *DB) Peek(ctx context.Context, key string, now time.Time) (store.Counter, error) {
+// TakeAttempt decides and logs one attempt against key in one transaction.
+// On PostgreSQL a transaction-scoped advisory lock on the key serialises
+// the calls for one key across every replica; on SQLite the transaction's
+// BEGIN IMMEDIATE already shuts out every other writer.
+func (db *DB) TakeAttempt(ctx context.Context, key string, now, expires time.Time, allow func([]time.Time) error) (string, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	var count int
-	var resetAt int64
-	err := db.r.QueryRowContext(ctx, `SELECT count, reset_at FROM counters WHERE key = $1 AND reset_at > $2`,
-		key, millis(now)).Scan(&count, &resetAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return store.Counter{}, nil
-	}
+	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Counter{}, db.wrap("peek", err)
+		return "", db.wrap("take attempt", err)
 	}
-	return store.Counter{Count: count, ResetAt: fromMillis(resetAt)}, nil
+	defer tx.Rollback()
+	if db.dialect.lockKey != "" {
+		if _, err := tx.ExecContext(ctx, db.dialect.lockKey, key); err != nil {
+			return "", db.wrap("take attempt", err)
+		}
+	}
+	taken, err := attemptTimes(ctx, tx, key, now)
+	if err != nil {
+		return "", db.wrap("take attempt", err)
+	}
+	if err := allow(taken); err != nil {
+		return "", fmt.Errorf("sqlstore: take attempt: %w", err)
+	}
+	id := rand.Text()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (id, key, at, expires_at) VALUES ($1, $2, $3, $4)`,
+		id, key, millis(now), millis(expires)); err != nil {
+		return "", db.wrap("take attempt", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", db.wrap("take attempt", err)
+	}
+	return id, nil
 }
 
-// ResetCounter deletes the counter key; a missing one is not an error.
-func (db *DB) ResetCounter(ctx context.Context, key string) error {
+func attemptTimes(ctx context.Context, tx *sql.Tx, key string, now time.Time) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT at FROM attempts WHERE key = $1 AND expires_at > $2 ORDER BY at, id`,
+		key, millis(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var taken []time.Time
+	for rows.Next() {
+		var at int64
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		taken = append(taken, fromMillis(at))
+	}
+	return taken, rows.Err()
+}
+
+// ReleaseAttempt removes one attempt; a missing one is not an error.
+func (db *DB) ReleaseAttempt(ctx context.Context, key, id string) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	q := resetSQLite
-	if db.dialect.name == "postgres" {
-		q = resetPostgres
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM attempts WHERE key = $1 AND id = $2`, key, id); err != nil {
+		return db.wrap("release attempt", err)
 	}
-	if _, err := db.w.ExecContext(ctx, q, key); err != nil {
-		return db.wrap("reset counter", err)
+	return nil
+}
+
+// ClearAttempts removes every attempt of key.
+func (db *DB) ClearAttempts(ctx context.Context, key string) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	if _, err := db.w.ExecContext(ctx, `DELETE FROM attempts WHERE key = $1`, key); err != nil {
+		return db.wrap("clear attempts", err)
 	}
 	return nil
 }

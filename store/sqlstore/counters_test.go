@@ -8,7 +8,7 @@ import (
 )
 
 // TestPostgresCounterCommitsStaySynchronous checks that the asynchronous
-// commit of counter writes ends with their own transaction: the pool's
+// commit of limit writes (counters and attempts) ends with their own transaction: the pool's
 // connections go on to write users and challenges, which must stay durable.
 func TestPostgresCounterCommitsStaySynchronous(t *testing.T) {
 	storetest.SkipWithoutPostgres(t)
@@ -22,11 +22,11 @@ func TestPostgresCounterCommitsStaySynchronous(t *testing.T) {
 	if _, err := db.Hit(t.Context(), "k", time.Minute, now); err != nil {
 		t.Fatalf("Hit() = %v", err)
 	}
-	if err := db.ResetCounter(t.Context(), "k"); err != nil {
-		t.Fatalf("ResetCounter() = %v", err)
+	if _, err := db.TakeAttempt(t.Context(), "k", now, now.Add(time.Hour), func([]time.Time) error { return nil }); err != nil {
+		t.Fatalf("TakeAttempt() = %v", err)
 	}
 	var got string
 	if err := db.w.QueryRowContext(t.Context(), "SHOW synchronous_commit").Scan(&got); err != nil || got != "on" {
-		t.Errorf("synchronous_commit after Hit and ResetCounter = %q, %v, want on", got, err)
+		t.Errorf("synchronous_commit after Hit and TakeAttempt = %q, %v, want on", got, err)
 	}
 }

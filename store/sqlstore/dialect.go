@@ -26,6 +26,10 @@ type dialect struct {
 	// database apply each migration once; on SQLite the transaction's
 	// BEGIN IMMEDIATE already shuts out every other writer.
 	lockMigrations string
+	// lockKey runs first in a transaction that must be the only one for
+	// its key ($1) at a time, across replicas. SQLite needs none: a write
+	// transaction there already excludes every other.
+	lockKey string
 	// emailTaken reports whether err is the unique violation on users.email.
 	emailTaken func(error) bool
 	// unavailable reports whether err is the server failing to answer, in
@@ -66,6 +70,9 @@ func postgresDialect() dialect {
 		// Migrations and the wait for another replica's may outlast
 		// DB_STATEMENT_TIMEOUT, which is sized for requests.
 		lockMigrations: fmt.Sprintf("SET LOCAL statement_timeout = '5min'; SELECT pg_advisory_xact_lock(%d)", migrationLockKey),
+		// The attempt log is limit state, committed like the counters
+		// (see asyncCommit).
+		lockKey: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), set_config('synchronous_commit', 'off', true)`,
 		emailTaken: func(err error) bool {
 			var e *pgconn.PgError
 			return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == "users_email_key"

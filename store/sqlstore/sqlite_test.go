@@ -64,8 +64,8 @@ func TestSQLiteReopen(t *testing.T) {
 	if err != nil || got.ID != u.ID || !got.CreatedAt.Equal(now) {
 		t.Errorf("UserByEmail(%q) after reopen = %+v, %v, want %+v", u.Email, got, err, u)
 	}
-	if c, err := db.Peek(t.Context(), "k", now); err != nil || c.Count != 1 {
-		t.Errorf("Peek(k) after reopen = %+v, %v, want Count 1", c, err)
+	if c, err := db.Hit(t.Context(), "k", time.Hour, now); err != nil || c.Count != 2 {
+		t.Errorf("Hit(k) after reopen = %+v, %v, want Count 2", c, err)
 	}
 }
 
@@ -111,8 +111,8 @@ func TestSQLiteConcurrentWriters(t *testing.T) {
 			t.Fatalf("concurrent write = %v, want nil", err)
 		}
 	}
-	if c, err := dbs[1].Peek(ctx, "k", now); err != nil || c.Count != goroutines*rounds {
-		t.Errorf("Peek(k) = %+v, %v, want Count %d", c, err, goroutines*rounds)
+	if c, err := dbs[1].Hit(ctx, "k", time.Hour, now); err != nil || c.Count != goroutines*rounds+1 {
+		t.Errorf("Hit(k) = %+v, %v, want Count %d", c, err, goroutines*rounds+1)
 	}
 }
 

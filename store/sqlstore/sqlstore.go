@@ -80,6 +80,7 @@ type DB struct {
 	// read-only connections, which WAL lets run beside the writer. For
 	// PostgreSQL both are the same pool.
 	w, r    *sql.DB
+	stmts   stmts
 	dialect dialect
 	// callTimeout bounds every call, on top of the caller's deadline: a
 	// connection whose network silently died would otherwise wait for
@@ -190,8 +191,16 @@ func openSQLite(ctx context.Context, path, query string, opts Options) (*DB, err
 	}
 	r.SetMaxOpenConns(opts.MaxOpenConns)
 	r.SetMaxIdleConns(opts.MaxIdleConns)
+	// No call timeout: there is no network to go silent, busy_timeout
+	// bounds the wait for a lock, and the caller's deadline the wait for
+	// the one writer connection.
+	db := &DB{w: w, r: r, dialect: d}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", where, wrapUnavailable(d, err))
+	}
 	opts.Logger.InfoContext(ctx, "database opened", "dialect", d.name, "path", path)
-	return &DB{w: w, r: r, dialect: d, callTimeout: 2*timeout + time.Second}, nil
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
@@ -228,10 +237,15 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", where, wrapUnavailable(d, err))
 	}
-	opts.Logger.InfoContext(ctx, "database opened", "dialect", d.name, "host", cfg.Host, "database", cfg.Database)
 	stmt, _ := strconv.Atoi(cfg.RuntimeParams["statement_timeout"])
 	callTimeout := cfg.ConnectTimeout + time.Duration(stmt)*time.Millisecond + time.Second
-	return &DB{w: w, r: w, dialect: d, callTimeout: callTimeout}, nil
+	db := &DB{w: w, r: w, dialect: d, callTimeout: callTimeout}
+	if err := db.prepare(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", where, wrapUnavailable(d, err))
+	}
+	opts.Logger.InfoContext(ctx, "database opened", "dialect", d.name, "host", cfg.Host, "database", cfg.Database)
+	return db, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -255,7 +269,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.w.Close()
+	err := errors.Join(db.stmts.close(), db.w.Close())
 	if db.r != db.w {
 		if rerr := db.r.Close(); err == nil {
 			err = rerr

@@ -30,7 +30,7 @@ func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := scanUser(db.stmts.userByID.QueryRowContext(ctx, id))
 	if err != nil {
 		return nil, db.wrap("user by id", err)
 	}
@@ -41,7 +41,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
 func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`, email))
+	u, err := scanUser(db.stmts.userByEmail.QueryRowContext(ctx, email))
 	if err != nil {
 		return nil, db.wrap("user by email", err)
 	}
@@ -66,7 +66,22 @@ func (db *DB) UpdatePasswordHash(ctx context.Context, userID, hash string, now t
 	return nil
 }
 
-func scanUser(row *sql.Row) (*store.User, error) {
+// PhoneOwner returns the user who verified phone, or store.ErrNotFound.
+func (db *DB) PhoneOwner(ctx context.Context, phone string) (string, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	var id string
+	err := db.r.QueryRowContext(ctx, `SELECT user_id FROM verified_phones WHERE phone = $1`, phone).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", db.wrap("phone owner", store.ErrNotFound)
+	}
+	if err != nil {
+		return "", db.wrap("phone owner", err)
+	}
+	return id, nil
+}
+
+func scanUser(row scanner) (*store.User, error) {
 	var u store.User
 	var created, updated int64
 	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Phone, &u.PhoneVerified, &created, &updated)

@@ -1,22 +1,27 @@
-package main
+// Package config reads twostep's configuration from the environment (and a
+// .env file) once, validates all of it, and reports every problem by the
+// name of its variable. Nothing else in the server reads the environment.
+package config
 
 import (
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/joho/godotenv"
 	"github.com/twostep/twostep/auth"
 )
 
-// config is the server's configuration, parsed once from the environment
+// Config is the server's configuration, parsed once from the environment
 // (and a .env file) and validated before anything starts.
-type config struct {
+type Config struct {
 	Port       int
 	Production bool
 
@@ -55,15 +60,23 @@ type config struct {
 	Limits auth.Limits
 }
 
-// twilioConfigured reports whether codes go out through Twilio (or the
+// TwilioConfigured reports whether codes go out through Twilio (or the
 // emulator named by TWILIO_API_URL) rather than being printed.
-func (c *config) twilioConfigured() bool { return c.TwilioAccountSID != "" }
+func (c *Config) TwilioConfigured() bool { return c.TwilioAccountSID != "" }
 
-// loadConfig reads the configuration. Every error names the variable at
-// fault, so a bad value stops start-up with a message a person can act on.
-func loadConfig(getenv func(string) string) (*config, error) {
+// EnvName is "production" or "development".
+func (c *Config) EnvName() string {
+	if c.Production {
+		return "production"
+	}
+	return "development"
+}
+
+// Load reads the configuration. Every error names the variable at fault,
+// so a bad value stops start-up with a message a person can act on.
+func Load(getenv func(string) string) (*Config, error) {
 	p := parser{getenv: getenv}
-	c := &config{}
+	c := &Config{}
 
 	switch env := p.str("APP_ENV", "development"); env {
 	case "development":
@@ -169,27 +182,57 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.HashMaxInFlight = p.int("HASH_MAX_IN_FLIGHT", 0, 0, 1024)
 	c.HashMaxWait = p.duration("HASH_MAX_WAIT", 2*time.Second)
 
-	d := auth.DefaultLimits()
-	c.Limits = auth.Limits{
-		RegisterPerIP:       auth.Limit{Max: p.int("LIMIT_REGISTER_PER_IP", d.RegisterPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_REGISTER_PER_IP_WINDOW", d.RegisterPerIP.Window)},
-		LoginPerIP:          auth.Limit{Max: p.int("LIMIT_LOGIN_PER_IP", d.LoginPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_LOGIN_PER_IP_WINDOW", d.LoginPerIP.Window)},
-		VerifyPerIP:         auth.Limit{Max: p.int("LIMIT_VERIFY_PER_IP", d.VerifyPerIP.Max, 0, 1e9), Window: p.duration("LIMIT_VERIFY_PER_IP_WINDOW", d.VerifyPerIP.Window)},
-		AccountFreeFailures: p.int("LIMIT_ACCOUNT_FREE_FAILURES", d.AccountFreeFailures, 1, 1000),
-		AccountMaxBlock:     p.duration("LIMIT_ACCOUNT_MAX_BLOCK", d.AccountMaxBlock),
-		AccountPerHour:      p.int("LIMIT_ACCOUNT_FAILURES_PER_HOUR", d.AccountPerHour, 1, 100),
-		PhoneCooldown:       p.duration("LIMIT_PHONE_COOLDOWN", d.PhoneCooldown),
-		PhonePerHour:        p.int("LIMIT_PHONE_PER_HOUR", d.PhonePerHour, 1, 1e6),
-		PhonePerDay:         p.int("LIMIT_PHONE_PER_DAY", d.PhonePerDay, 1, 1e6),
-		SMSPerHour:          p.int("LIMIT_SMS_PER_HOUR", d.SMSPerHour, 1, 1e9),
-	}
-	if c.Limits.PhoneCooldown == 0 {
-		c.Limits.PhoneCooldown = -1 // 0 in the environment turns it off
-	}
-	// Anyone who knows an email can start the block; it must stay short.
-	if c.Limits.AccountMaxBlock > time.Hour {
-		p.fail("LIMIT_ACCOUNT_MAX_BLOCK", "must be at most 1h, got %s", c.Limits.AccountMaxBlock)
-	}
+	c.Limits = limits(&p)
 	return c, p.err()
+}
+
+// limits reads LIMIT_*: each starts from its default, and 0 turns off the
+// limits that may be off (auth.Limits.Validate).
+func limits(p *parser) auth.Limits {
+	l := auth.DefaultLimits()
+	ip := func(name string, lim *auth.Limit) {
+		lim.Max = p.int(name, lim.Max, 0, 1e9)
+		lim.Window = p.duration(name+"_WINDOW", lim.Window)
+		if lim.Max > 0 && lim.Window <= 0 {
+			p.fail(name+"_WINDOW", "must be more than 0 while %s is on", name)
+		}
+	}
+	ip("LIMIT_REGISTER_PER_IP", &l.RegisterPerIP)
+	ip("LIMIT_LOGIN_PER_IP", &l.LoginPerIP)
+	ip("LIMIT_VERIFY_PER_IP", &l.VerifyPerIP)
+	l.AccountFreeFailures = p.int("LIMIT_ACCOUNT_FREE_FAILURES", l.AccountFreeFailures, 1, 1000)
+	l.AccountMaxBlock = p.duration("LIMIT_ACCOUNT_MAX_BLOCK", l.AccountMaxBlock)
+	l.AccountPerHour = p.int("LIMIT_ACCOUNT_FAILURES_PER_HOUR", l.AccountPerHour, 1, 100)
+	l.PhoneCooldown = p.duration("LIMIT_PHONE_COOLDOWN", l.PhoneCooldown)
+	l.PhonePerHour = p.int("LIMIT_PHONE_PER_HOUR", l.PhonePerHour, 1, 1e6)
+	l.PhonePerDay = p.int("LIMIT_PHONE_PER_DAY", l.PhonePerDay, 1, 1e6)
+	l.SMSPerHour = p.int("LIMIT_SMS_PER_HOUR", l.SMSPerHour, 1, 1e9)
+	// Anyone who knows an email can start the block; it must stay short.
+	if l.AccountMaxBlock <= 0 || l.AccountMaxBlock > time.Hour {
+		p.fail("LIMIT_ACCOUNT_MAX_BLOCK", "must be more than 0 and at most 1h, got %s", l.AccountMaxBlock)
+	}
+	return l
+}
+
+// WithDotenv returns a getenv that falls back to the variables of a .env
+// file; the real environment always wins. A missing file is not an error.
+func WithDotenv(getenv func(string) string, path string) (func(string) string, error) {
+	if path == "" {
+		return getenv, nil
+	}
+	vars, err := godotenv.Read(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return getenv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: read %s: %w", path, err)
+	}
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return vars[k]
+	}, nil
 }
 
 // parser reads typed variables and collects every problem, so one start

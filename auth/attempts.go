@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// attemptHorizon is how long an attempt stays in an account's log: the
+// longest window a rule below looks back over.
+const attemptHorizon = time.Hour
+
+// attempt is one password or code attempt taken from an account's budget
+// before the password or code is checked. It is given back (release) unless
+// it was spent: a check that failed. A right password gives it back, so
+// only failures build up the block.
+type attempt struct {
+	s       *Service
+	key, id string
+	spent   bool
+}
+
+// takeAttempt takes an attempt of the account acct, or refuses with
+// RATE_LIMITED while the account is blocked. Taking is one atomic store
+// step, so of any number of parallel attempts only as many pass as the
+// rules allow: the block is taken, not just read.
+func (s *Service) takeAttempt(ctx context.Context, acct string) (*attempt, error) {
+	now := s.now()
+	key := attemptKey(acct)
+	id, err := s.store.TakeAttempt(ctx, key, now, now.Add(attemptHorizon), func(taken []time.Time) error {
+		return s.limits.allowAttempt(taken, now)
+	})
+	if err != nil {
+		var ae *Error
+		if errors.As(err, &ae) {
+			return nil, s.refuse(ctx, ae)
+		}
+		return nil, storeErr(err)
+	}
+	return &attempt{s: s, key: key, id: id}, nil
+}
+
+// allowAttempt decides whether one more attempt may be checked at now,
+// given the account's logged attempts (oldest first): not while the
+// hourly cap is reached, and, past the free failures, only once the
+// doubling block since the last one has passed.
+func (l Limits) allowAttempt(taken []time.Time, now time.Time) error {
+	hourAgo := now.Add(-time.Hour)
+	inHour := 0
+	var oldestInHour time.Time
+	for _, at := range taken {
+		if at.After(hourAgo) {
+			if inHour == 0 {
+				oldestInHour = at
+			}
+			inHour++
+		}
+	}
+	if inHour >= l.AccountPerHour {
+		return accountRefusal("account_per_hour", oldestInHour.Add(time.Hour).Sub(now))
+	}
+	if n := len(taken); n >= l.AccountFreeFailures {
+		block := min(time.Second<<min(n-l.AccountFreeFailures, 20), l.AccountMaxBlock)
+		if until := taken[n-1].Add(block); now.Before(until) {
+			return accountRefusal("account_block", until.Sub(now))
+		}
+	}
+	return nil
+}
+
+func accountRefusal(limit string, retryAfter time.Duration) error {
+	return errRateLimited(limit, retryAfter, fmt.Errorf("auth: limit %s", limit))
+}
+
+// spend keeps the attempt in the log: its check failed.
+func (a *attempt) spend() { a.spent = true }
+
+// release gives an unspent attempt back. Failure is only logged: it can
+// only make the account's budget stricter than it should be.
+func (a *attempt) release(ctx context.Context) {
+	if a.spent {
+		return
+	}
+	if err := a.s.store.ReleaseAttempt(ctx, a.key, a.id); err != nil {
+		a.s.log.WarnContext(ctx, "release attempt failed", "err", err)
+	}
+}
+
+// clearAttempts empties an account's log after a completed login.
+func (s *Service) clearAttempts(ctx context.Context, acct string) {
+	if err := s.store.ClearAttempts(ctx, attemptKey(acct)); err != nil {
+		s.log.WarnContext(ctx, "reset failures failed", "err", err)
+	}
+}

@@ -1,0 +1,248 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/twostep/twostep/auth/input"
+	"github.com/twostep/twostep/store"
+)
+
+// RegisterInput is what a person gives to create an account.
+type RegisterInput struct {
+	Email    string
+	Password string
+	Phone    string
+	ClientIP string
+}
+
+// Register creates an account. It returns an *Error with CodeBadUserInput
+// for invalid input (one per invalid field, joined with errors.Join),
+// CodeEmailTaken if the email is in use, or CodeRateLimited; nothing is
+// stored on any failure.
+func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error) {
+	// Every field is checked, so a form can show all its problems at once.
+	email, emailErr := input.Email(in.Email)
+	phone, phoneErr := s.phones.Normalize(in.Phone)
+	var bad []error
+	for _, err := range []error{emailErr, input.Password(in.Password), phoneErr} {
+		if err != nil {
+			bad = append(bad, badInput(err))
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errors.Join(bad...)
+	}
+	if err := s.hashCapacity(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.limitIP(ctx, "register", in.ClientIP); err != nil {
+		return nil, err
+	}
+	hash, err := s.hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	u := &store.User{
+		ID:           uuid.Must(uuid.NewV7()).String(),
+		Email:        email,
+		PasswordHash: hash,
+		Phone:        phone,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrEmailTaken) {
+			return nil, &Error{Code: CodeEmailTaken, Field: "email", Message: "An account with this email already exists."}
+		}
+		return nil, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", input.MaskPhone(phone))
+	return userOf(u), nil
+}
+
+// LoginInput is the password step.
+type LoginInput struct {
+	Email    string
+	Password string
+	ClientIP string
+}
+
+// LoginResult is what the password step hands to the client.
+type LoginResult struct {
+	MFAToken  string // opaque; only its hash is stored
+	SentTo    string // masked phone
+	ExpiresAt time.Time
+}
+
+// Login checks the password and sends a one-time code to the account's
+// phone. It returns an *Error with CodeInvalidCredentials for an unknown
+// email or a wrong password alike, CodeRateLimited, CodeOTPDeliveryFailed,
+// or CodeBadUserInput. No access token is issued here.
+func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+	email, err := input.Email(in.Email)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if err := input.LoginPassword(in.Password); err != nil {
+		return nil, badInput(err)
+	}
+	if err := s.hashCapacity(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.limitIP(ctx, "login", in.ClientIP); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, storeErr(err)
+	}
+	acct := accountKey(u, email)
+	att, err := s.takeAttempt(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	defer att.release(ctx) // unless spent below
+
+	hash := s.dummyHash
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	var cmpErr error
+	if err := s.runHash(ctx, func() { cmpErr = bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) }); err != nil {
+		return nil, err
+	}
+	if u == nil || cmpErr != nil {
+		att.spend()
+		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials")
+		return nil, errInvalidCredentials()
+	}
+	s.upgradeHash(ctx, u, in.Password)
+
+	// The number was valid at registration, but SMS_ALLOWED_COUNTRY_CODES
+	// may have narrowed since: check again before anything is sent.
+	if _, err := s.phones.Normalize(u.Phone); err != nil {
+		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
+		return nil, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
+	}
+	if err := s.limitSend(ctx, u.Phone); err != nil {
+		return nil, err
+	}
+	v, err := s.otp.StartVerification(ctx, u.Phone)
+	if err != nil {
+		return nil, s.verifyErr(ctx, "start", u.Phone, err)
+	}
+	token, err := randomToken(32)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	c := &store.Challenge{
+		ID:              uuid.Must(uuid.NewV7()).String(),
+		TokenHash:       hashToken(token),
+		UserID:          u.ID,
+		Phone:           u.Phone,
+		VerificationSID: v.SID,
+		MaxAttempts:     s.maxAttempts,
+		CreatedAt:       now,
+		ExpiresAt:       now.Add(s.challengeTTL),
+	}
+	if err := s.store.CreateChallenge(ctx, c); err != nil {
+		return nil, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "challenge_id", c.ID)
+	return &LoginResult{MFAToken: token, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
+}
+
+// VerifyInput is the code step.
+type VerifyInput struct {
+	MFAToken string
+	Code     string
+	ClientIP string
+}
+
+// AuthResult is a completed login.
+type AuthResult struct {
+	AccessToken string
+	ExpiresIn   time.Duration
+	User        *User
+}
+
+// VerifyOTP checks the code for the challenge behind mfaToken and, when the
+// provider approves it, consumes the challenge and issues an access token.
+// It returns an *Error with CodeMFATokenInvalid (unknown, expired, used or
+// out of attempts), CodeInvalidOTP (with AttemptsLeft), CodeRateLimited,
+// CodeOTPDeliveryFailed or CodeBadUserInput. Of concurrent right answers on
+// one challenge exactly one gets a token.
+func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, error) {
+	if err := input.MFAToken(in.MFAToken); err != nil {
+		return nil, badInput(err)
+	}
+	code, err := input.Code(in.Code)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if err := s.limitIP(ctx, "verify", in.ClientIP); err != nil {
+		return nil, err
+	}
+	c, err := s.store.ChallengeByTokenHash(ctx, hashToken(in.MFAToken))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errMFATokenInvalid(err)
+		}
+		return nil, storeErr(err)
+	}
+	acct := userAccountKey(c.UserID)
+	att, err := s.takeAttempt(ctx, acct)
+	if err != nil {
+		return nil, err
+	}
+	defer att.release(ctx) // unless spent below
+
+	// Count the attempt before asking the provider, so no interleaving of
+	// requests gets more than MaxAttempts checks.
+	c, err = s.store.CountChallengeAttempt(ctx, c.ID, s.now())
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errMFATokenInvalid(err)
+		}
+		return nil, storeErr(err)
+	}
+	approved, err := s.otp.CheckVerification(ctx, c.VerificationSID, code)
+	if err != nil {
+		// The challenge is left alone even when the provider has forgotten
+		// the verification: a concurrent request may have just been
+		// approved and still be completing it.
+		return nil, s.verifyErr(ctx, "check", c.Phone, err)
+	}
+	att.spend()
+	if !approved {
+		left := max(c.MaxAttempts-c.Attempts, 0)
+		s.log.InfoContext(ctx, "code failed", "user_id", c.UserID, "challenge_id", c.ID, "attempts_left", left)
+		return nil, &Error{Code: CodeInvalidOTP, Field: "code", AttemptsLeft: left,
+			Message: fmt.Sprintf("That code is not correct. %d attempt(s) left.", left)}
+	}
+	if err := s.store.CompleteChallenge(ctx, c.ID, s.now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errMFATokenInvalid(err)
+		}
+		return nil, storeErr(err)
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	token, _, err := s.tokens.Issue(u.ID, amrPasswordAndSMS)
+	if err != nil {
+		return nil, err
+	}
+	s.clearAttempts(ctx, acct)
+	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID, "challenge_id", c.ID)
+	return &AuthResult{AccessToken: token, ExpiresIn: s.tokens.TTL(), User: userOf(u)}, nil
+}

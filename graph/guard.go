@@ -1,0 +1,101 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/complexity"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Codes of operations refused by operationGuard.
+const (
+	errGuardCode      = "GRAPHQL_VALIDATION_FAILED"
+	errComplexityCode = "COMPLEXITY_LIMIT_EXCEEDED"
+)
+
+// sensitiveFields are the mutations that do expensive or abusable work
+// (bcrypt, SMS, code checks). An operation may hold one of them, once.
+var sensitiveFields = map[string]bool{"register": true, "login": true, "verifyOtp": true}
+
+// operationGuard refuses, before any resolver runs, operations that nest
+// deeper than depthLimit, cost more than complexityLimit, carry more than
+// one sensitive mutation (through aliases, repeats or fragments), so no
+// batching trick multiplies attempts, or, unless introspection is enabled,
+// introspect (gqlgen would only fail them while executing, as an internal
+// error).
+//
+// None of this depends on variables (no field of the schema has a
+// complexity function), so the verdict is worked out once per parsed
+// operation and kept beside gqlgen's query cache.
+type operationGuard struct {
+	depthLimit, complexityLimit int
+	introspection               bool
+	es                          graphql.ExecutableSchema
+	verdicts                    *lru.Cache[*ast.OperationDefinition, verdict]
+}
+
+// verdict is a refusal's message and code; the zero verdict lets the
+// operation through.
+type verdict struct{ msg, code string }
+
+func newOperationGuard(depthLimit, complexityLimit int, introspection bool) *operationGuard {
+	// As many as the query cache holds.
+	verdicts, _ := lru.New[*ast.OperationDefinition, verdict](1000)
+	return &operationGuard{depthLimit: depthLimit, complexityLimit: complexityLimit, introspection: introspection, verdicts: verdicts}
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*operationGuard)(nil)
+
+func (*operationGuard) ExtensionName() string { return "OperationGuard" }
+
+func (g *operationGuard) Validate(schema graphql.ExecutableSchema) error {
+	g.es = schema
+	return nil
+}
+
+func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	v, ok := g.verdicts.Get(oc.Operation)
+	if !ok {
+		v = g.judge(ctx, oc)
+		g.verdicts.Add(oc.Operation, v)
+	}
+	if v.code == "" {
+		return nil
+	}
+	err := &gqlerror.Error{Message: v.msg}
+	errcode.Set(err, v.code)
+	return err
+}
+
+func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext) verdict {
+	w := walker{fragments: oc.Doc.Fragments}
+	set := oc.Operation.SelectionSet
+	if w.depth(set, 1) > g.depthLimit {
+		return verdict{"The operation is nested too deeply.", errGuardCode}
+	}
+	if n := w.countSensitive(set); n > 1 {
+		return verdict{"An operation may contain at most one of register, login and verifyOtp, once.", errGuardCode}
+	}
+	if !g.introspection && w.introspects(set) {
+		return verdict{"Introspection is disabled.", errGuardCode}
+	}
+	if c := complexity.Calculate(ctx, g.es, oc.Operation, nil); c > g.complexityLimit {
+		return verdict{fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", c, g.complexityLimit), errComplexityCode}
+	}
+	return verdict{}
+}
+
+func guardError(msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": errGuardCode}}
+}

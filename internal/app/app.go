@@ -1,0 +1,227 @@
+// Package app is twostep's composition root: New builds the whole server
+// from a validated configuration (store, OTP provider, hash limiter, login
+// service, GraphQL handler, HTTP edge), Handler serves it, Serve runs it on
+// a listener until its context ends, and Close releases it. main and the
+// tests (internal/apptest) build the server the same way, through New;
+// nothing is wired twice.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/input"
+	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/internal/hashlimit"
+	"github.com/twostep/twostep/internal/httpedge"
+	"github.com/twostep/twostep/store"
+	"github.com/twostep/twostep/store/sqlstore"
+)
+
+// Options are what New takes besides the configuration: where output goes
+// and, for tests, the clock.
+type Options struct {
+	// Stdout receives the development banner with one-time codes when
+	// Twilio is not configured. Default os.Stdout.
+	Stdout io.Writer
+	// Logger receives the server's log. Default: JSON (production) or
+	// text (development) on os.Stderr at LOG_LEVEL.
+	Logger *slog.Logger
+	// Now is the clock of every rule with a lifetime or a window, and of
+	// the development Verify emulator. Default time.Now.
+	Now func() time.Time
+}
+
+// App is a wired server.
+type App struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	db      *sqlstore.DB
+	svc     *auth.Service
+	limiter *hashlimit.Limiter
+	handler http.Handler
+	closers []func()
+}
+
+// New builds the server from cfg. It opens (and migrates) the database,
+// waiting up to DB_STARTUP_TIMEOUT for it to become reachable. Errors name
+// the setting at fault.
+func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error) {
+	if o.Stdout == nil {
+		o.Stdout = os.Stdout
+	}
+	if o.Logger == nil {
+		o.Logger = NewLogger(cfg, os.Stderr)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	a := &App{cfg: cfg, log: o.Logger, now: o.Now}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if cfg.JWTSecretGenerated {
+		a.log.Warn("JWT_SECRET not set: using a random secret for this process; tokens die with it (development only)")
+	}
+	a.db, err = openStore(ctx, cfg, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { _ = a.db.Close() })
+	a.log.Info("store open", "dialect", a.db.Dialect())
+
+	otp, stopOTP, err := newOTPVerifier(cfg, a.log, o.Stdout, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, stopOTP)
+
+	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL, o.Now)
+	if err != nil {
+		return nil, fmt.Errorf("config: JWT_SECRET: %w", err)
+	}
+	phones, err := input.NewPhones(cfg.PhoneRegion, cfg.SMSCountries)
+	if err != nil {
+		return nil, fmt.Errorf("config: PHONE_DEFAULT_REGION: %w", err)
+	}
+	a.limiter = hashlimit.New(hashlimit.Options{MaxInFlight: cfg.HashMaxInFlight, MaxWait: cfg.HashMaxWait})
+	limits := cfg.Limits
+	a.svc, err = auth.New(auth.Options{
+		Store:       a.db,
+		OTP:         otp,
+		Tokens:      tokens,
+		Phones:      phones,
+		BcryptCost:  cfg.BcryptCost,
+		HashLimiter: a.limiter,
+		Limits:      &limits,
+		Now:         o.Now,
+		Logger:      a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a.handler = httpedge.New(httpedge.Options{
+		Logger:         a.log,
+		CORSOrigins:    cfg.CORSOrigins,
+		TrustedProxies: cfg.TrustedProxies,
+		RequestTimeout: cfg.RequestTimeout,
+	}, a.routes())
+	return a, nil
+}
+
+// Handler returns the server's HTTP handler: every route behind the edge.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Logger returns the server's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+// Store returns the server's store, for subcommands and tests that look
+// past the API.
+func (a *App) Store() store.Store { return a.db }
+
+// HashStats returns the bcrypt limiter's counts.
+func (a *App) HashStats() hashlimit.Stats { return a.limiter.Stats() }
+
+// Serve serves HTTP on ln until ctx ends, runs the janitor meanwhile, and
+// then shuts down gracefully, giving requests in flight up to 15 seconds.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := httpedge.NewServer(a.handler, a.cfg.RequestTimeout, a.log)
+	a.log.Info("listening", "addr", ln.Addr().String(), "env", a.cfg.EnvName())
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	defer stopJanitor()
+	go a.janitor(janitorCtx)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close releases what New opened, last first.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// openStore opens the database, waiting up to DB_STARTUP_TIMEOUT for it to
+// become reachable: replicas often start before their database does, and
+// should not need a restart for it. Any other error ends the wait at once.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqlstore.DB, error) {
+	opts := sqlstore.Options{
+		MaxOpenConns:     cfg.DBMaxOpenConns,
+		MaxIdleConns:     cfg.DBMaxIdleConns,
+		ConnMaxLifetime:  cfg.DBConnMaxLife,
+		ConnectTimeout:   cfg.DBConnectTimeout,
+		StatementTimeout: cfg.DBStmtTimeout,
+		Logger:           log,
+	}
+	deadline := time.Now().Add(cfg.DBStartupTimeout)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		db, err := sqlstore.Open(ctx, cfg.DatabaseURL, opts)
+		if err == nil || !errors.Is(err, store.ErrUnavailable) || time.Now().Add(wait).After(deadline) {
+			return db, err
+		}
+		log.Warn("database unreachable, retrying", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// janitor deletes expired challenges, counters and attempts once a minute.
+// Any replica may run it; the deletes are idempotent.
+func (a *App) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := a.db.DeleteExpired(ctx, a.now())
+			if err != nil {
+				a.log.Warn("cleanup failed", "err", err)
+			} else if n > 0 {
+				a.log.Debug("cleanup", "deleted", n)
+			}
+		}
+	}
+}
+
+// NewLogger returns the server's logger: JSON in production, text in
+// development, at LOG_LEVEL, with every record of a request carrying its
+// request id and client IP.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Production {
+		return slog.New(httpedge.LogHandler(slog.NewJSONHandler(w, opts)))
+	}
+	return slog.New(httpedge.LogHandler(slog.NewTextHandler(w, opts)))
+}

@@ -1,0 +1,67 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/input"
+	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/twilioverify"
+	"github.com/twostep/twostep/twilioverify/emulator"
+)
+
+// newOTPVerifier returns the Twilio Verify client. Without Twilio settings
+// (development only) it starts the Verify emulator on a loopback port and
+// prints each code it "sends", so the whole flow works with no account and
+// the Twilio code path is the one that runs.
+func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now func() time.Time) (auth.OTPVerifier, func(), error) {
+	tc := twilioverify.Config{
+		AccountSID: cfg.TwilioAccountSID,
+		AuthToken:  cfg.TwilioAuthToken,
+		ServiceSID: cfg.TwilioVerifySID,
+		APIURL:     cfg.TwilioAPIURL,
+		Timeout:    cfg.TwilioTimeout,
+		Logger:     log,
+	}
+	stop := func() {}
+	if !cfg.TwilioConfigured() {
+		var mu sync.Mutex
+		emu := emulator.New(emulator.Options{
+			Now: now,
+			OnSend: func(to, code string) {
+				mu.Lock()
+				defer mu.Unlock()
+				fmt.Fprintf(stdout, "\n"+
+					"  ************************************************************\n"+
+					"  *  DEVELOPMENT ONLY: Twilio is not configured.             *\n"+
+					"  *  One-time code for %-16s %-20s *\n"+
+					"  ************************************************************\n\n",
+					input.MaskPhone(to)+":", code)
+			},
+		})
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, fmt.Errorf("development verify emulator: %w", err)
+		}
+		hs := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = hs.Serve(ln) }()
+		stop = func() { _ = hs.Close() }
+		tc.AccountSID, tc.AuthToken, tc.ServiceSID = emulator.DefaultAccountSID, emulator.DefaultAuthToken, emulator.DefaultServiceSID
+		tc.APIURL = "http://" + ln.Addr().String()
+		log.Warn("Twilio not configured: one-time codes are printed on standard output (development only)")
+	} else if cfg.TwilioAPIURL != "" {
+		log.Warn("TWILIO_API_URL set: Twilio requests go to it instead of Twilio", "url", cfg.TwilioAPIURL)
+	}
+	c, err := twilioverify.New(tc)
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("config: %w", err)
+	}
+	return c, stop, nil
+}

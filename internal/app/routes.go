@@ -1,0 +1,98 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/twostep/twostep/graph"
+	"github.com/twostep/twostep/internal/httpedge"
+)
+
+// routes mounts every endpoint. What protects them is the edge's (see
+// httpedge); /graphql also counts as other work for the hash limiter once
+// its body has arrived.
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", a.limiter.Middleware(graph.NewHandler(graph.HandlerConfig{
+		Auth:          a.svc,
+		Logger:        a.log,
+		Introspection: !a.cfg.Production,
+	})))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		httpedge.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.svc.Ready(ctx); err != nil {
+			a.log.WarnContext(r.Context(), "not ready", "err", err)
+			httpedge.WriteJSON(w, http.StatusServiceUnavailable, []byte(`{"status":"unavailable"}`))
+			return
+		}
+		httpedge.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
+	})
+	web := webHandler(a.cfg.WebDir)
+	if web != nil {
+		mux.Handle("/app/", http.StripPrefix("/app", web))
+	}
+	switch {
+	case !a.cfg.Production:
+		mux.Handle("GET /{$}", playgroundHandler())
+	case web != nil:
+		mux.Handle("GET /{$}", http.RedirectHandler("/app/", http.StatusFound))
+	}
+	return mux
+}
+
+// playgroundHandler is GraphiQL (development only). It loads its scripts
+// from a CDN, so it is the one page the edge's Content-Security-Policy
+// does not fit: it gets a policy of its own that admits that CDN.
+func playgroundHandler() http.Handler {
+	pg := playground.Handler("twostep", "/graphql")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; font-src https://cdn.jsdelivr.net; frame-ancestors 'none'")
+		pg.ServeHTTP(w, r)
+	})
+}
+
+// webHandler serves the built web app from dir. Client-side routes (paths
+// without a file extension) get index.html; a missing asset is a 404, so a
+// stale tab after a deploy fails plainly instead of loading HTML as script.
+// It returns nil when the app has not been built.
+func webHandler(dir string) http.Handler {
+	if dir == "" {
+		return nil
+	}
+	index := filepath.Join(dir, "index.html")
+	if _, err := os.Stat(index); err != nil {
+		return nil
+	}
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		clean := path.Clean("/" + r.URL.Path)
+		if clean != "/" && clean != "/index.html" {
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean))); err == nil {
+				if strings.HasPrefix(clean, "/assets/") {
+					// Vite puts a content hash in every asset name.
+					h.Set("Cache-Control", "public, max-age=31536000, immutable")
+				}
+				files.ServeHTTP(w, r)
+				return
+			}
+			if path.Ext(clean) != "" {
+				http.NotFound(w, r)
+				return
+			}
+		}
+		h.Set("Cache-Control", "no-cache")
+		http.ServeFile(w, r, index)
+	})
+}

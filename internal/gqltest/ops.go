@@ -1,0 +1,57 @@
+package gqltest
+
+import "time"
+
+// The operations of the flow, as clients send them.
+const (
+	RegisterOp = `mutation($email: String!, $password: String!, $phone: String!) {
+  register(input: {email: $email, password: $password, phone: $phone}) { user { id email phone phoneVerified createdAt } }
+}`
+	LoginOp = `mutation($email: String!, $password: String!) {
+  login(input: {email: $email, password: $password}) { mfaToken channel sentTo expiresAt }
+}`
+	VerifyOp = `mutation($mfaToken: String!, $code: String!) {
+  verifyOtp(input: {mfaToken: $mfaToken, code: $code}) { accessToken tokenType expiresIn user { id email phoneVerified } }
+}`
+	MeOp = `{ me { id email phone phoneVerified createdAt } }`
+)
+
+// RegisterVars, LoginVars and VerifyVars are the variables of the ops above.
+func RegisterVars(email, password, phone string) map[string]any {
+	return map[string]any{"email": email, "password": password, "phone": phone}
+}
+
+// LoginVars: see RegisterVars.
+func LoginVars(email, password string) map[string]any {
+	return map[string]any{"email": email, "password": password}
+}
+
+// VerifyVars: see RegisterVars.
+func VerifyVars(mfaToken, code string) map[string]any {
+	return map[string]any{"mfaToken": mfaToken, "code": code}
+}
+
+// User, Login and Auth are the payloads of the ops above.
+type User struct {
+	ID            string    `json:"id"`
+	Email         string    `json:"email"`
+	Phone         string    `json:"phone"`
+	PhoneVerified bool      `json:"phoneVerified"`
+	CreatedAt     time.Time `json:"createdAt"`
+}
+
+// Login is login's payload.
+type Login struct {
+	MFAToken  string    `json:"mfaToken"`
+	Channel   string    `json:"channel"`
+	SentTo    string    `json:"sentTo"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// Auth is verifyOtp's payload.
+type Auth struct {
+	AccessToken string `json:"accessToken"`
+	TokenType   string `json:"tokenType"`
+	ExpiresIn   int    `json:"expiresIn"`
+	User        User   `json:"user"`
+}

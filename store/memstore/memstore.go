@@ -1,0 +1,379 @@
+// Package memstore is a store.Store in process memory. It passes the same
+// conformance suite (storetest) as SQLite and PostgreSQL, so unit tests of
+// auth and graph run on it at memory speed with the same semantics: times
+// kept to the millisecond in UTC, atomic writes, the same errors, and a
+// context that has ended reads as store.ErrUnavailable.
+//
+// It is for tests and experiments: its state dies with the process, and it
+// cannot be shared between replicas.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twostep/twostep/store"
+)
+
+// DB is an in-memory store.Store. The zero value is not usable; call New.
+type DB struct {
+	mu         sync.Mutex
+	users      map[string]*store.User // by id
+	emails     map[string]string      // email -> user id
+	challenges map[string]*store.Challenge
+	counters   map[string]store.Counter
+	attempts   map[string][]attempt // by key, oldest first
+	owners     map[string]string    // verified phone -> user id
+}
+
+type attempt struct {
+	id          string
+	at, expires time.Time
+}
+
+var _ store.Store = (*DB)(nil)
+
+// New returns an empty store.
+func New() *DB {
+	return &DB{
+		users:      map[string]*store.User{},
+		emails:     map[string]string{},
+		challenges: map[string]*store.Challenge{},
+		counters:   map[string]store.Counter{},
+		attempts:   map[string][]attempt{},
+		owners:     map[string]string{},
+	}
+}
+
+// lock takes the store's lock unless ctx has ended, which a database would
+// report as unavailable.
+func (db *DB) lock(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("memstore: %s: %w: %w", op, store.ErrUnavailable, err)
+	}
+	db.mu.Lock()
+	return nil
+}
+
+func wrap(op string, err error) error { return fmt.Errorf("memstore: %s: %w", op, err) }
+
+// ms is how the SQL stores keep times.
+func ms(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.Truncate(time.Millisecond).UTC()
+}
+
+// Ping reports whether ctx is still live.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.lock(ctx, "ping"); err != nil {
+		return err
+	}
+	db.mu.Unlock()
+	return nil
+}
+
+// Close does nothing.
+func (db *DB) Close() error { return nil }
+
+// CreateUser inserts u, or returns store.ErrEmailTaken.
+func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
+	if err := db.lock(ctx, "create user"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	if _, ok := db.emails[u.Email]; ok {
+		return wrap("create user", store.ErrEmailTaken)
+	}
+	if _, ok := db.users[u.ID]; ok {
+		return wrap("create user", fmt.Errorf("duplicate id %q", u.ID))
+	}
+	c := *u
+	c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+	db.users[c.ID] = &c
+	db.emails[c.Email] = c.ID
+	return nil
+}
+
+// UserByID returns the user with id, or store.ErrNotFound.
+func (db *DB) UserByID(ctx context.Context, id string) (*store.User, error) {
+	if err := db.lock(ctx, "user by id"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	u, ok := db.users[id]
+	if !ok {
+		return nil, wrap("user by id", store.ErrNotFound)
+	}
+	c := *u
+	return &c, nil
+}
+
+// UserByEmail returns the user with email, or store.ErrNotFound.
+func (db *DB) UserByEmail(ctx context.Context, email string) (*store.User, error) {
+	if err := db.lock(ctx, "user by email"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	u, ok := db.users[db.emails[email]]
+	if !ok {
+		return nil, wrap("user by email", store.ErrNotFound)
+	}
+	c := *u
+	return &c, nil
+}
+
+// UpdatePasswordHash replaces a user's hash, or returns store.ErrNotFound.
+func (db *DB) UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error {
+	if err := db.lock(ctx, "update password hash"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	u, ok := db.users[userID]
+	if !ok {
+		return wrap("update password hash", store.ErrNotFound)
+	}
+	u.PasswordHash, u.UpdatedAt = hash, ms(now)
+	return nil
+}
+
+// CreateChallenge inserts c.
+func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
+	if err := db.lock(ctx, "create challenge"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	if _, ok := db.users[c.UserID]; !ok {
+		return wrap("create challenge", fmt.Errorf("no user %q", c.UserID))
+	}
+	for _, o := range db.challenges {
+		if o.ID == c.ID || bytes.Equal(o.TokenHash, c.TokenHash) {
+			return wrap("create challenge", fmt.Errorf("duplicate challenge %q", c.ID))
+		}
+	}
+	cc := *c
+	cc.TokenHash = slices.Clone(c.TokenHash)
+	cc.CreatedAt, cc.ExpiresAt, cc.ConsumedAt = ms(cc.CreatedAt), ms(cc.ExpiresAt), ms(cc.ConsumedAt)
+	for _, o := range db.challenges {
+		if o.Phone == cc.Phone && o.ConsumedAt.IsZero() && o.ExpiresAt.After(cc.CreatedAt) {
+			o.ExpiresAt = cc.CreatedAt
+		}
+	}
+	db.challenges[cc.ID] = &cc
+	return nil
+}
+
+// LiveChallenges returns the unconsumed, unexpired challenges on phone,
+// oldest first.
+func (db *DB) LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*store.Challenge, error) {
+	if err := db.lock(ctx, "live challenges"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	var out []*store.Challenge
+	for _, c := range db.challenges {
+		if c.Phone == phone && c.ConsumedAt.IsZero() && c.ExpiresAt.After(ms(now)) {
+			out = append(out, copyChallenge(c))
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.Challenge) int {
+		if n := a.CreatedAt.Compare(b.CreatedAt); n != 0 {
+			return n
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+func copyChallenge(c *store.Challenge) *store.Challenge {
+	cc := *c
+	cc.TokenHash = slices.Clone(c.TokenHash)
+	return &cc
+}
+
+// ChallengeByTokenHash returns the challenge with tokenHash, or
+// store.ErrNotFound.
+func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*store.Challenge, error) {
+	if err := db.lock(ctx, "challenge by token hash"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	for _, c := range db.challenges {
+		if bytes.Equal(c.TokenHash, tokenHash) {
+			return copyChallenge(c), nil
+		}
+	}
+	return nil, wrap("challenge by token hash", store.ErrNotFound)
+}
+
+// usable reports whether c can take an attempt at now.
+func usable(c *store.Challenge, now time.Time) bool {
+	return c.ConsumedAt.IsZero() && ms(now).Before(c.ExpiresAt) && c.Attempts < c.MaxAttempts
+}
+
+// CountChallengeAttempt adds one attempt to a usable challenge, or returns
+// store.ErrNotFound.
+func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*store.Challenge, error) {
+	if err := db.lock(ctx, "count challenge attempt"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	c, ok := db.challenges[id]
+	if !ok || !usable(c, now) {
+		return nil, wrap("count challenge attempt", store.ErrNotFound)
+	}
+	c.Attempts++
+	return copyChallenge(c), nil
+}
+
+// CompleteChallenge consumes an unconsumed, unexpired challenge and marks
+// its user's phone verified, or returns store.ErrNotFound.
+func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) error {
+	if err := db.lock(ctx, "complete challenge"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	c, ok := db.challenges[id]
+	if !ok || !c.ConsumedAt.IsZero() || !ms(now).Before(c.ExpiresAt) {
+		return wrap("complete challenge", store.ErrNotFound)
+	}
+	u := db.users[c.UserID]
+	owner, owned := db.owners[c.Phone]
+	if owned && owner != c.UserID && !u.PhoneVerified {
+		return wrap("complete challenge", store.ErrPhoneTaken)
+	}
+	if !owned {
+		db.owners[c.Phone] = c.UserID
+	}
+	c.ConsumedAt = ms(now)
+	u.PhoneVerified, u.UpdatedAt = true, ms(now)
+	return nil
+}
+
+// PhoneOwner returns the user who verified phone, or store.ErrNotFound.
+func (db *DB) PhoneOwner(ctx context.Context, phone string) (string, error) {
+	if err := db.lock(ctx, "phone owner"); err != nil {
+		return "", err
+	}
+	defer db.mu.Unlock()
+	id, ok := db.owners[phone]
+	if !ok {
+		return "", wrap("phone owner", store.ErrNotFound)
+	}
+	return id, nil
+}
+
+// DeleteExpired removes what expired before now.
+func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
+	if err := db.lock(ctx, "delete expired"); err != nil {
+		return 0, err
+	}
+	defer db.mu.Unlock()
+	now = ms(now)
+	var n int64
+	for id, c := range db.challenges {
+		if c.ExpiresAt.Before(now) {
+			delete(db.challenges, id)
+			n++
+		}
+	}
+	for k, c := range db.counters {
+		if c.ResetAt.Before(now) {
+			delete(db.counters, k)
+			n++
+		}
+	}
+	for k, as := range db.attempts {
+		kept := slices.DeleteFunc(as, func(a attempt) bool { return a.expires.Before(now) })
+		n += int64(len(as) - len(kept))
+		db.attempts[k] = kept
+	}
+	return n, nil
+}
+
+// Hit adds one to the fixed-window counter key.
+func (db *DB) Hit(ctx context.Context, key string, window time.Duration, now time.Time) (store.Counter, error) {
+	if err := db.lock(ctx, "hit"); err != nil {
+		return store.Counter{}, err
+	}
+	defer db.mu.Unlock()
+	c, ok := db.counters[key]
+	if !ok || !c.ResetAt.After(ms(now)) {
+		c = store.Counter{ResetAt: ms(now.Add(window))}
+	}
+	c.Count++
+	db.counters[key] = c
+	return c, nil
+}
+
+// Charge adds one to every budget's counter if all have room.
+func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time) (int, time.Time, error) {
+	if err := db.lock(ctx, "charge"); err != nil {
+		return 0, time.Time{}, err
+	}
+	defer db.mu.Unlock()
+	for i, b := range budgets {
+		if c, ok := db.counters[b.Key]; ok && c.ResetAt.After(ms(now)) && c.Count >= b.Max {
+			return i, c.ResetAt, nil
+		}
+	}
+	for _, b := range budgets {
+		c, ok := db.counters[b.Key]
+		if !ok || !c.ResetAt.After(ms(now)) {
+			c = store.Counter{ResetAt: ms(now.Add(b.Window))}
+		}
+		c.Count++
+		db.counters[b.Key] = c
+	}
+	return -1, time.Time{}, nil
+}
+
+// TakeAttempt decides and logs one attempt against key under the store's
+// lock.
+func (db *DB) TakeAttempt(ctx context.Context, key string, now, expires time.Time, allow func([]time.Time) error) (string, error) {
+	if err := db.lock(ctx, "take attempt"); err != nil {
+		return "", err
+	}
+	defer db.mu.Unlock()
+	var taken []time.Time
+	for _, a := range db.attempts[key] {
+		if a.expires.After(ms(now)) {
+			taken = append(taken, a.at)
+		}
+	}
+	if err := allow(taken); err != nil {
+		return "", wrap("take attempt", err)
+	}
+	a := attempt{id: rand.Text(), at: ms(now), expires: ms(expires)}
+	as := append(db.attempts[key], a)
+	slices.SortStableFunc(as, func(x, y attempt) int { return x.at.Compare(y.at) })
+	db.attempts[key] = as
+	return a.id, nil
+}
+
+// ReleaseAttempt removes one attempt of key.
+func (db *DB) ReleaseAttempt(ctx context.Context, key, id string) error {
+	if err := db.lock(ctx, "release attempt"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	db.attempts[key] = slices.DeleteFunc(db.attempts[key], func(a attempt) bool { return a.id == id })
+	return nil
+}
+
+// ClearAttempts removes every attempt of key.
+func (db *DB) ClearAttempts(ctx context.Context, key string) error {
+	if err := db.lock(ctx, "clear attempts"); err != nil {
+		return err
+	}
+	defer db.mu.Unlock()
+	delete(db.attempts, key)
+	return nil
+}
