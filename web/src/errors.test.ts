@@ -1,7 +1,8 @@
 import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
 import type { GraphQLFormattedError } from 'graphql';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { formatDuration, problemsOf, splitByField } from './errors';
+import { errorCodes, formatDuration, messageFor, problemsOf, splitByField } from './errors';
 
 function graphQLErrors(...errors: GraphQLFormattedError[]) {
   return new CombinedGraphQLErrors({ data: null, errors });
@@ -37,8 +38,23 @@ describe('problemsOf', () => {
       want: [{ code: 'INVALID_CREDENTIALS', message: 'The email or password is wrong.' }],
     },
     {
+      name: 'a database outage is not an error on our side',
+      error: graphQLErrors({ message: 'x', extensions: { code: 'SERVICE_UNAVAILABLE' } }),
+      want: [{ code: 'SERVICE_UNAVAILABLE', message: 'The service is briefly unavailable. Try again in a moment.' }],
+    },
+    {
       name: 'an unknown code still gets a sentence',
       error: graphQLErrors({ message: 'x', extensions: { code: 'SOMETHING_NEW' } }),
+      want: [{ code: 'UNKNOWN', message: 'Something went wrong on our side. Try again.' }],
+    },
+    {
+      name: 'a code only this app makes up is unknown from the server',
+      error: graphQLErrors({ message: 'x', extensions: { code: 'NETWORK_ERROR' } }),
+      want: [{ code: 'UNKNOWN', message: 'Something went wrong on our side. Try again.' }],
+    },
+    {
+      name: 'an inherited property name is not a code',
+      error: graphQLErrors({ message: 'x', extensions: { code: 'toString' } }),
       want: [{ code: 'UNKNOWN', message: 'Something went wrong on our side. Try again.' }],
     },
     {
@@ -63,6 +79,48 @@ describe('problemsOf', () => {
     },
   ])('$name', ({ error, want }) => {
     expect(problemsOf(error)).toEqual(want);
+  });
+});
+
+describe('codes', () => {
+  // The server's extensions.code values: auth's, the HTTP refusals in front
+  // of GraphQL, and gqlgen's own.
+  it.each([
+    'BAD_USER_INPUT',
+    'EMAIL_TAKEN',
+    'INVALID_CREDENTIALS',
+    'INVALID_OTP',
+    'MFA_TOKEN_INVALID',
+    'RATE_LIMITED',
+    'OTP_DELIVERY_FAILED',
+    'UNAUTHENTICATED',
+    'SERVICE_UNAVAILABLE',
+    'INTERNAL_SERVER_ERROR',
+    'BAD_REQUEST',
+    'UNSUPPORTED_MEDIA_TYPE',
+    'REQUEST_TOO_LARGE',
+    'GRAPHQL_PARSE_FAILED',
+    'GRAPHQL_VALIDATION_FAILED',
+    'COMPLEXITY_LIMIT_EXCEEDED',
+  ])('the server code %s is known', (code) => {
+    expect(problemsOf(graphQLErrors({ message: 'x', extensions: { code } }))[0]?.code).toBe(code);
+  });
+
+  it('knows every code in the server\'s auth.Code list', () => {
+    const source = readFileSync(new URL('../../auth/errors.go', import.meta.url), 'utf8');
+    const codes = [...source.matchAll(/^\s*Code\w+\s+Code\s*=\s*"([A-Z_]+)"/gm)].map((m) => m[1]);
+    expect(codes.length).toBeGreaterThanOrEqual(10);
+    expect(codes.filter((c) => !(errorCodes as string[]).includes(c ?? ''))).toEqual([]);
+  });
+
+  it.each(errorCodes)('%s has a sentence', (code) => {
+    expect(messageFor({ code }).trim()).not.toBe('');
+    expect(messageFor({ code, attemptsLeft: 2, retryAfter: 5 }).trim()).not.toBe('');
+  });
+
+  it('SERVICE_UNAVAILABLE has its own sentence', () => {
+    expect(messageFor({ code: 'SERVICE_UNAVAILABLE' })).toBe('The service is briefly unavailable. Try again in a moment.');
+    expect(messageFor({ code: 'SERVICE_UNAVAILABLE' })).not.toBe(messageFor({ code: 'INTERNAL_SERVER_ERROR' }));
   });
 });
 

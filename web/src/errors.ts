@@ -6,21 +6,6 @@
 import { CombinedGraphQLErrors, ServerError } from '@apollo/client/errors';
 import type { GraphQLFormattedError } from 'graphql';
 
-export type ErrorCode =
-  | 'BAD_USER_INPUT'
-  | 'EMAIL_TAKEN'
-  | 'INVALID_CREDENTIALS'
-  | 'INVALID_OTP'
-  | 'MFA_TOKEN_INVALID'
-  | 'RATE_LIMITED'
-  | 'OTP_DELIVERY_FAILED'
-  | 'UNAUTHENTICATED'
-  | 'INTERNAL_SERVER_ERROR'
-  // Not from the server: the request did not get a GraphQL answer.
-  | 'NETWORK_ERROR'
-  // From the server, but a code this app does not know (a newer server).
-  | 'UNKNOWN';
-
 /** Problem is one thing that went wrong, ready to show. */
 export interface Problem {
   code: ErrorCode;
@@ -33,17 +18,58 @@ export interface Problem {
   retryAfter?: number;
 }
 
-const knownCodes = new Set<string>([
-  'BAD_USER_INPUT',
-  'EMAIL_TAKEN',
-  'INVALID_CREDENTIALS',
-  'INVALID_OTP',
-  'MFA_TOKEN_INVALID',
-  'RATE_LIMITED',
-  'OTP_DELIVERY_FAILED',
-  'UNAUTHENTICATED',
-  'INTERNAL_SERVER_ERROR',
-]);
+type Details = Pick<Problem, 'attemptsLeft' | 'retryAfter'>;
+
+const ourSide = 'Something went wrong on our side. Try again.';
+
+// Every code the app knows, each with the sentence shown when the server has
+// no better one. This is the only list: ErrorCode, the known-code check and
+// messageFor all come from it, so a new server code is one line here.
+const messages = {
+  BAD_USER_INPUT: 'Check this value.',
+  EMAIL_TAKEN: 'An account with this email already exists. Sign in instead, or use another email.',
+  INVALID_CREDENTIALS: 'The email or password is wrong.',
+  INVALID_OTP: ({ attemptsLeft }) => {
+    if (attemptsLeft === undefined) return 'That code is wrong.';
+    if (attemptsLeft === 0) return 'That code is wrong, and there are no attempts left.';
+    return `That code is wrong. You have ${plural(attemptsLeft, 'attempt')} left.`;
+  },
+  MFA_TOKEN_INVALID:
+    'This sign-in has expired or was already used, so its code no longer works. Sign in again to get a new code.',
+  RATE_LIMITED: ({ retryAfter }) =>
+    retryAfter === undefined
+      ? 'Too many attempts. Wait a little, then try again.'
+      : `Too many attempts. Try again in ${formatDuration(retryAfter)}.`,
+  OTP_DELIVERY_FAILED: 'We could not send the code to your phone. Try again in a moment.',
+  UNAUTHENTICATED: 'Your session has ended. Sign in again.',
+  SERVICE_UNAVAILABLE: 'The service is briefly unavailable. Try again in a moment.',
+  INTERNAL_SERVER_ERROR: ourSide,
+  // Refusals before GraphQL runs, and GraphQL's own: this app sent a request
+  // the server would not take, which is our side too.
+  BAD_REQUEST: ourSide,
+  UNSUPPORTED_MEDIA_TYPE: ourSide,
+  REQUEST_TOO_LARGE: ourSide,
+  GRAPHQL_PARSE_FAILED: ourSide,
+  GRAPHQL_VALIDATION_FAILED: ourSide,
+  COMPLEXITY_LIMIT_EXCEEDED: ourSide,
+  // Not from the server: the request did not get a GraphQL answer.
+  NETWORK_ERROR: 'We could not reach the server. Check your connection and try again.',
+  // From the server, but a code this app does not know (a newer server).
+  UNKNOWN: ourSide,
+} satisfies Record<string, string | ((d: Details) => string)>;
+
+/** ErrorCode is a code the app knows: the server's, plus NETWORK_ERROR and UNKNOWN. */
+export type ErrorCode = keyof typeof messages;
+
+/** errorCodes lists every ErrorCode. */
+export const errorCodes = Object.keys(messages) as ErrorCode[];
+
+// The codes this app makes up; a server that sends one is not understood.
+const clientOnly: readonly ErrorCode[] = ['NETWORK_ERROR', 'UNKNOWN'];
+
+function isServerCode(code: string): code is ErrorCode {
+  return Object.hasOwn(messages, code) && !clientOnly.includes(code as ErrorCode);
+}
 
 /**
  * problemsOf lists the problems in an error thrown by Apollo Client (a
@@ -81,7 +107,7 @@ function errorsInBody(bodyText: string): GraphQLFormattedError[] {
 function fromGraphQLError(e: GraphQLFormattedError): Problem {
   const ext = e.extensions ?? {};
   const raw = typeof ext.code === 'string' ? ext.code : '';
-  const code: ErrorCode = knownCodes.has(raw) ? (raw as ErrorCode) : 'UNKNOWN';
+  const code: ErrorCode = isServerCode(raw) ? raw : 'UNKNOWN';
   const p = fromCode(code, {
     field: typeof ext.field === 'string' ? ext.field : undefined,
     attemptsLeft: typeof ext.attemptsLeft === 'number' ? ext.attemptsLeft : undefined,
@@ -103,34 +129,9 @@ function fromCode(code: ErrorCode, details: Omit<Problem, 'code' | 'message'> = 
 }
 
 /** messageFor is the sentence for a problem that has no better one from the server. */
-export function messageFor(p: Pick<Problem, 'code' | 'attemptsLeft' | 'retryAfter'>): string {
-  switch (p.code) {
-    case 'BAD_USER_INPUT':
-      return 'Check this value.';
-    case 'EMAIL_TAKEN':
-      return 'An account with this email already exists. Sign in instead, or use another email.';
-    case 'INVALID_CREDENTIALS':
-      return 'The email or password is wrong.';
-    case 'INVALID_OTP':
-      if (p.attemptsLeft === undefined) return 'That code is wrong.';
-      if (p.attemptsLeft === 0) return 'That code is wrong, and there are no attempts left.';
-      return `That code is wrong. You have ${plural(p.attemptsLeft, 'attempt')} left.`;
-    case 'MFA_TOKEN_INVALID':
-      return 'This sign-in has expired or was already used, so its code no longer works. Sign in again to get a new code.';
-    case 'RATE_LIMITED':
-      return p.retryAfter === undefined
-        ? 'Too many attempts. Wait a little, then try again.'
-        : `Too many attempts. Try again in ${formatDuration(p.retryAfter)}.`;
-    case 'OTP_DELIVERY_FAILED':
-      return 'We could not send the code to your phone. Try again in a moment.';
-    case 'UNAUTHENTICATED':
-      return 'Your session has ended. Sign in again.';
-    case 'NETWORK_ERROR':
-      return 'We could not reach the server. Check your connection and try again.';
-    case 'INTERNAL_SERVER_ERROR':
-    case 'UNKNOWN':
-      return 'Something went wrong on our side. Try again.';
-  }
+export function messageFor(p: Pick<Problem, 'code'> & Details): string {
+  const m: string | ((d: Details) => string) = messages[p.code];
+  return typeof m === 'string' ? m : m(p);
 }
 
 /** hasCode reports whether any problem has one of the codes. */
