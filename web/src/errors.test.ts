@@ -77,6 +77,16 @@ describe('problemsOf', () => {
       error: serverError(502, '<html>Bad Gateway</html>'),
       want: [{ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong on our side. Try again.' }],
     },
+    {
+      name: 'a 503 page from a proxy',
+      error: serverError(503, '<html>Service Unavailable</html>'),
+      want: [{ code: 'SERVICE_UNAVAILABLE', message: 'The service is briefly unavailable. Try again in a moment.' }],
+    },
+    {
+      name: 'a 503 with GraphQL errors keeps their code',
+      error: serverError(503, '{"errors":[{"message":"x","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}'),
+      want: [{ code: 'INTERNAL_SERVER_ERROR', message: 'Something went wrong on our side. Try again.' }],
+    },
   ])('$name', ({ error, want }) => {
     expect(problemsOf(error)).toEqual(want);
   });

@@ -83,13 +83,19 @@ export function problemsOf(error: unknown): Problem[] {
     // A non-2xx answer (a proxy, or a server that rate-limits with 429) may
     // still carry GraphQL errors with codes; use them if it does.
     errors = errorsInBody(error.bodyText);
-    if (errors.length === 0) return [fromCode(error.statusCode >= 500 ? 'INTERNAL_SERVER_ERROR' : 'NETWORK_ERROR')];
+    if (errors.length === 0) return [fromCode(codeForStatus(error.statusCode))];
   } else {
     // fetch failed (offline, server down) or the answer was not JSON.
     return [fromCode('NETWORK_ERROR')];
   }
   const problems = errors.map(fromGraphQLError);
   return problems.length > 0 ? problems : [fromCode('UNKNOWN')];
+}
+
+// A bare 503 is a proxy or load balancer saying the server is out for now.
+function codeForStatus(status: number): ErrorCode {
+  if (status === 503) return 'SERVICE_UNAVAILABLE';
+  return status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'NETWORK_ERROR';
 }
 
 function errorsInBody(bodyText: string): GraphQLFormattedError[] {
