@@ -3,9 +3,11 @@
 // The login step's mfaToken is kept in React state only: it is needed for
 // one screen, so it is never written to storage or the URL, and a reload
 // drops it (the person signs in again and gets a new code). The access token
-// goes to the SessionStore (memory + sessionStorage).
+// goes to the SessionStore (memory + sessionStorage), which lives outside
+// React; signedIn is read from it with useSyncExternalStore, so a clear from
+// anywhere (the Apollo link finding the token expired, say) re-renders.
 import { useApolloClient } from '@apollo/client/react';
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import type { LoginPayload } from './graphql';
 import type { SessionStore } from './session';
 
@@ -19,7 +21,8 @@ interface Auth {
   challenge: Challenge | null;
   startChallenge(c: Challenge): void;
   endChallenge(): void;
-  isSignedIn(): boolean;
+  /** Whether the session store holds an unexpired access token. */
+  signedIn: boolean;
   /** Keep the access token from verifyOtp; ends the challenge. */
   signIn(accessToken: string, expiresIn: number): void;
   /** Forget the token and every cached answer fetched with it. */
@@ -31,6 +34,7 @@ const AuthContext = createContext<Auth | null>(null);
 export function AuthProvider({ session, children }: { session: SessionStore; children: ReactNode }) {
   const client = useApolloClient();
   const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const signedIn = useSyncExternalStore(session.subscribe, session.signedIn);
 
   const signIn = useCallback(
     (accessToken: string, expiresIn: number) => {
@@ -52,11 +56,11 @@ export function AuthProvider({ session, children }: { session: SessionStore; chi
       challenge,
       startChallenge: setChallenge,
       endChallenge,
-      isSignedIn: () => session.token() !== null,
+      signedIn,
       signIn,
       signOut,
     }),
-    [challenge, endChallenge, session, signIn, signOut],
+    [challenge, endChallenge, signedIn, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -10,13 +10,33 @@
 /** The subset of Web Storage we use, so tests can pass a fake or null. */
 export type TokenStorage = Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
 
+/**
+ * SessionStore holds the access token outside React. Components read it
+ * through useSyncExternalStore(subscribe, signedIn), never by calling token()
+ * during render. Its methods do not use `this`, so they can be passed on as
+ * they are.
+ */
 export interface SessionStore {
-  /** The access token, or null if signed out or the token has expired. */
+  /**
+   * The access token, or null if signed out or the token has expired. An
+   * expired token is forgotten here, and subscribers are told.
+   */
   token(): string | null;
+  /**
+   * Whether there is an unexpired token. It changes nothing, so it is safe to
+   * call during render (it is useSyncExternalStore's getSnapshot). It turns
+   * false by itself when the token expires; the next render sees that.
+   */
+  signedIn(): boolean;
   /** Save a token from verifyOtp; expiresIn is in seconds, as the API gives it. */
   save(accessToken: string, expiresIn: number): void;
   /** Forget the token (sign-out, or the server said UNAUTHENTICATED). */
   clear(): void;
+  /**
+   * Call listener after every save or clear, including an expired token
+   * being forgotten. Returns the function that stops the calls.
+   */
+  subscribe(listener: () => void): () => void;
 }
 
 const storageKey = 'twostep.session';
@@ -37,6 +57,11 @@ export function createSessionStore(
   now: () => number = Date.now,
 ): SessionStore {
   let current: Saved | null = read(storage);
+  const listeners = new Set<() => void>();
+
+  function notify() {
+    for (const listener of [...listeners]) listener();
+  }
 
   function clear() {
     current = null;
@@ -45,12 +70,16 @@ export function createSessionStore(
     } catch {
       // Nothing stored that we could remove.
     }
+    notify();
   }
 
   return {
     token() {
       if (current && current.expiresAt <= now()) clear();
       return current?.accessToken ?? null;
+    },
+    signedIn() {
+      return current !== null && current.expiresAt > now();
     },
     save(accessToken, expiresIn) {
       current = { accessToken, expiresAt: now() + expiresIn * 1000 };
@@ -59,8 +88,15 @@ export function createSessionStore(
       } catch {
         // Memory only; see createSessionStore.
       }
+      notify();
     },
     clear,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
   };
 }
 

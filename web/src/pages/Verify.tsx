@@ -14,9 +14,9 @@ import { type NavState } from './nav';
  * the person goes back to the password step.
  */
 export function Verify() {
-  const { challenge, isSignedIn } = useAuth();
+  const { challenge, signedIn } = useAuth();
   if (challenge) return <VerifyForm challenge={challenge} />;
-  if (isSignedIn()) return <Navigate to="/welcome" replace />;
+  if (signedIn) return <Navigate to="/welcome" replace />;
   const state: NavState = { notice: 'To get a code, sign in with your email and password first.' };
   return <Navigate to="/login" replace state={state} />;
 }

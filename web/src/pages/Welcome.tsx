@@ -1,24 +1,41 @@
 import { useQuery } from '@apollo/client/react';
-import { useEffect } from 'react';
-import { Navigate, useNavigate } from 'react-router';
+import { useEffect, useState } from 'react';
+import { Navigate } from 'react-router';
 import { useAuth } from '../auth';
-import { hasCode, problemsOf } from '../errors';
+import { hasCode, messageFor, problemsOf } from '../errors';
 import { ME } from '../graphql';
 import { FormAlert, Page } from '../ui';
 import { type NavState } from './nav';
 
-/** Welcome is the signed-in page: it proves the token works by asking for "me". */
+/**
+ * Welcome is the signed-in page: it proves the token works by asking for "me".
+ * Whenever the session is gone, however it ended, it sends the person to sign
+ * in, saying why.
+ */
 export function Welcome() {
-  const { isSignedIn } = useAuth();
-  if (!isSignedIn()) {
-    const state: NavState = { notice: 'Sign in to see your account.' };
+  const { signedIn, signOut } = useAuth();
+  const [arrivedSignedIn] = useState(signedIn);
+  // Set in the same click as the sign-out, so the render that sees the
+  // session gone also knows the person asked for it.
+  const [signingOut, setSigningOut] = useState(false);
+  if (!signedIn) {
+    let notice = 'Sign in to see your account.';
+    if (signingOut) notice = 'You have signed out.';
+    else if (arrivedSignedIn) notice = messageFor({ code: 'UNAUTHENTICATED' });
+    const state: NavState = { notice };
     return <Navigate to="/login" replace state={state} />;
   }
-  return <Account />;
+  return (
+    <Account
+      onSignOut={() => {
+        setSigningOut(true);
+        void signOut();
+      }}
+    />
+  );
 }
 
-function Account() {
-  const navigate = useNavigate();
+function Account({ onSignOut }: { onSignOut(): void }) {
   const { signOut } = useAuth();
   // network-only: "me" is read fresh from the server, as the schema promises,
   // and a revoked or expired token shows up here rather than in a stale cache.
@@ -26,20 +43,10 @@ function Account() {
   const problems = error ? problemsOf(error) : [];
   const unauthenticated = hasCode(problems, 'UNAUTHENTICATED');
 
+  // Welcome sees the session end and redirects.
   useEffect(() => {
-    if (!unauthenticated) return;
-    const state: NavState = { notice: 'Your session has ended. Sign in again.' };
-    navigate('/login', { replace: true, state });
-    void signOut();
-  }, [unauthenticated, signOut, navigate]);
-
-  function onSignOut() {
-    const state: NavState = { notice: 'You have signed out.' };
-    // Leave first: clearing the session while this page is still mounted
-    // would re-render it as signed out and redirect with the wrong notice.
-    navigate('/login', { replace: true, state });
-    void signOut();
-  }
+    if (unauthenticated) void signOut();
+  }, [unauthenticated, signOut]);
 
   const user = data?.me;
   return (

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionStore } from '../session';
 import { fakeServer, gqlError, renderApp, type Reply } from '../testing';
@@ -221,6 +221,28 @@ describe('Welcome', () => {
     const server = fakeServer({});
     renderApp('/welcome', server);
     await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Sign in to see your account.');
     expect(server.requests).toEqual([]);
+  });
+
+  it('with an expired token goes straight to sign in, asking nothing', async () => {
+    let now = Date.now();
+    const session = createSessionStore(null, () => now);
+    session.save('tok-1', 900);
+    now += 900_000;
+    const server = fakeServer({});
+    renderApp('/welcome', server, session);
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Sign in to see your account.');
+    expect(server.requests).toEqual([]);
+  });
+
+  it('sends the person to sign in when the session is cleared outside React', async () => {
+    const session = signedIn();
+    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), session);
+    await screen.findByText('ada@example.com');
+    act(() => session.clear());
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Your session has ended. Sign in again.');
   });
 });
