@@ -1,6 +1,7 @@
 /// <reference types="vitest/config" />
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
+import { readFileSync } from 'node:fs';
 
 // The Go server serves the built app under /app/ and the API at /graphql, so
 // the dev server uses the same base and proxies /graphql: the browser sees one
@@ -8,18 +9,18 @@ import react from '@vitejs/plugin-react';
 const api = process.env.TWOSTEP_API_URL ?? 'http://127.0.0.1:8080';
 
 // The built app runs only its own bundled script and talks only to its own
-// origin. This is what actually protects the access token in sessionStorage:
-// script injected into the page could read it (see README.md). Build only,
-// because the dev server injects inline script for hot reload.
-// (frame-ancestors cannot be set from a meta tag; the server sends
-// X-Frame-Options: DENY.)
-const contentSecurityPolicy = [
-  "default-src 'self'",
-  "img-src 'self' data:",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join('; ');
+// origin. This is what actually protects the tokens in storage: script
+// injected into the page could read them (see README.md). The policy is the
+// server's own, one file for both (the Go server sends it as a header on
+// every response); the meta tag leaves out frame-ancestors, which only a
+// header can set. Build only, because the dev server injects inline script
+// for hot reload.
+const contentSecurityPolicy = readFileSync(new URL('../internal/httpedge/content-security-policy.txt', import.meta.url), 'utf8')
+  .trim()
+  .split(';')
+  .map((d) => d.trim())
+  .filter((d) => d !== '' && !d.startsWith('frame-ancestors'))
+  .join('; ');
 
 function csp(): Plugin {
   return {

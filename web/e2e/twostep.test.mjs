@@ -180,6 +180,18 @@ async function storageText() {
 }
 
 describe('two-step login in a browser', { concurrency: false }, () => {
+  step('the app and the server share one Content-Security-Policy', async () => {
+    const res = await fetch(`${env.base}/app/`);
+    const header = res.headers.get('content-security-policy') ?? '';
+    const html = await res.text();
+    const meta = /http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1]?.replaceAll('&#39;', "'");
+    assert.ok(meta, 'index.html carries the policy in a meta tag');
+    // The meta tag is the header without frame-ancestors, which only a header can set.
+    const withoutFraming = header.split(';').map((d) => d.trim()).filter((d) => d && !d.startsWith('frame-ancestors')).join('; ');
+    assert.equal(meta, withoutFraming);
+    assert.match(header, /frame-ancestors 'none'/);
+  });
+
   step('register shows the server input error at its field', async () => {
     const { page } = env;
     await page.goto(`${env.base}/app/register`);
