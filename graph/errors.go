@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"runtime/debug"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -64,17 +63,6 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			Path:       path,
 			Extensions: map[string]any{"code": string(auth.CodeInternal), "requestId": httpedge.FromContext(ctx).ID},
 		}
-	}
-}
-
-// errPanic is what a recovered panic becomes; the presenter turns it into
-// INTERNAL_SERVER_ERROR.
-var errPanic = errors.New("graph: panic in resolver")
-
-func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
-	return func(ctx context.Context, p any) error {
-		log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
-		return errPanic
 	}
 }
 

@@ -719,7 +719,7 @@ func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -742,7 +742,7 @@ func (ec *executionContext) _AuthPayload_tokenType(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -765,7 +765,7 @@ func (ec *executionContext) _AuthPayload_expiresIn(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -788,7 +788,7 @@ func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -820,7 +820,7 @@ func (ec *executionContext) _LoginPayload_mfaToken(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -843,7 +843,7 @@ func (ec *executionContext) _LoginPayload_channel(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v OtpChannel) graphql.Marshaler {
 			return ec.marshalNOtpChannel2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐOtpChannel(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -866,7 +866,7 @@ func (ec *executionContext) _LoginPayload_sentTo(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -889,7 +889,7 @@ func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -913,7 +913,7 @@ func (ec *executionContext) _Mutation_register(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *RegisterPayload) graphql.Marshaler {
 			return ec.marshalNRegisterPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRegisterPayload(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -927,12 +927,6 @@ func (ec *executionContext) fieldContext_Mutation_register(ctx context.Context, 
 			return ec.childFields_RegisterPayload(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_register_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -957,7 +951,7 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v *LoginPayload) graphql.Marshaler {
 			return ec.marshalNLoginPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLoginPayload(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -971,12 +965,6 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 			return ec.childFields_LoginPayload(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -1001,7 +989,7 @@ func (ec *executionContext) _Mutation_verifyOtp(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
 			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐAuthPayload(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1015,12 +1003,6 @@ func (ec *executionContext) fieldContext_Mutation_verifyOtp(ctx context.Context,
 			return ec.childFields_AuthPayload(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_verifyOtp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -1057,7 +1039,7 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1090,7 +1072,7 @@ func (ec *executionContext) _Query___type(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1104,12 +1086,6 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 			return ec.childFields___Type(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query___type_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -1133,7 +1109,7 @@ func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Schema) graphql.Marshaler {
 			return ec.marshalN__Schema2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐSchema(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1165,7 +1141,7 @@ func (ec *executionContext) _RegisterPayload_user(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1197,7 +1173,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1220,7 +1196,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1243,7 +1219,7 @@ func (ec *executionContext) _User_phone(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1266,7 +1242,7 @@ func (ec *executionContext) _User_phoneVerified(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1289,7 +1265,7 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1312,7 +1288,7 @@ func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1335,7 +1311,7 @@ func (ec *executionContext) ___Directive_description(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1358,7 +1334,7 @@ func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1381,7 +1357,7 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1405,7 +1381,7 @@ func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1419,12 +1395,6 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Directive_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -1448,7 +1418,7 @@ func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1471,7 +1441,7 @@ func (ec *executionContext) ___EnumValue_description(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1494,7 +1464,7 @@ func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1517,7 +1487,7 @@ func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1540,7 +1510,7 @@ func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1563,7 +1533,7 @@ func (ec *executionContext) ___Field_description(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1587,7 +1557,7 @@ func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1601,12 +1571,6 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Field_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -1630,7 +1594,7 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1662,7 +1626,7 @@ func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1685,7 +1649,7 @@ func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1708,7 +1672,7 @@ func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1731,7 +1695,7 @@ func (ec *executionContext) ___InputValue_description(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1754,7 +1718,7 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1786,7 +1750,7 @@ func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1809,7 +1773,7 @@ func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1832,7 +1796,7 @@ func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1855,7 +1819,7 @@ func (ec *executionContext) ___Schema_description(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1878,7 +1842,7 @@ func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1910,7 +1874,7 @@ func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -1942,7 +1906,7 @@ func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -1974,7 +1938,7 @@ func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2006,7 +1970,7 @@ func (ec *executionContext) ___Schema_directives(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
 			return ec.marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -2038,7 +2002,7 @@ func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.Coll
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalN__TypeKind2string(ctx, selections, v)
 		},
-		true,
+		false,
 		true,
 	)
 }
@@ -2061,7 +2025,7 @@ func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.Coll
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2084,7 +2048,7 @@ func (ec *executionContext) ___Type_description(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2107,7 +2071,7 @@ func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2131,7 +2095,7 @@ func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.Co
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Field) graphql.Marshaler {
 			return ec.marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐFieldᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2145,12 +2109,6 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 			return ec.childFields___Field(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_fields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2174,7 +2132,7 @@ func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2206,7 +2164,7 @@ func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2239,7 +2197,7 @@ func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {
 			return ec.marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2253,12 +2211,6 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 			return ec.childFields___EnumValue(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_enumValues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2283,7 +2235,7 @@ func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2297,12 +2249,6 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			err = ec.Recover(ctx, r)
-			ec.Error(ctx, err)
-		}
-	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_inputFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2326,7 +2272,7 @@ func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.Co
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2358,7 +2304,7 @@ func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalOBoolean2bool(ctx, selections, v)
 		},
-		true,
+		false,
 		false,
 	)
 }
@@ -2706,7 +2652,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				false, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
@@ -3321,7 +3267,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -3365,7 +3311,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -3393,7 +3339,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -3421,7 +3367,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -3510,7 +3456,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -3529,7 +3475,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -3548,7 +3494,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -3567,7 +3513,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

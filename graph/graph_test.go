@@ -97,8 +97,6 @@ func TestErrorPresenter(t *testing.T) {
 			"No.", map[string]any{"code": "INVALID_CREDENTIALS"}, ""},
 		{"unknown error", errors.New("sqlstore: UNIQUE constraint failed: users.id"),
 			"Internal server error.", map[string]any{"code": "INTERNAL_SERVER_ERROR", "requestId": "req-1"}, "UNIQUE constraint failed"},
-		{"panic", errPanic,
-			"Internal server error.", map[string]any{"code": "INTERNAL_SERVER_ERROR", "requestId": "req-1"}, "panic in resolver"},
 		{"gqlerror wrapping an unknown error", gqlerror.WrapPath(ast.Path{ast.PathName("me")}, errors.New("pq: relation users does not exist")),
 			"Internal server error.", map[string]any{"code": "INTERNAL_SERVER_ERROR", "requestId": "req-1"}, "relation users"},
 		{"gqlgen error without code", &gqlerror.Error{Message: "Cannot query field \"x\" on type \"Query\"."},

@@ -77,8 +77,10 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		exec.Use(extension.Introspection{})
 	}
 	exec.Use(newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.Introspection))
+	// No recover func: resolvers are generated without panic handlers
+	// (gqlgen.yml: omit_panic_handler), so a panic reaches the edge's one
+	// recoverer, which logs it and answers a coded 500.
 	exec.SetErrorPresenter(errorPresenter(log))
-	exec.SetRecoverFunc(recoverFunc(log))
 	return &server{exec: exec}
 }
 
