@@ -93,6 +93,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	app.SetRuntime(cfg)
 	a, err := app.New(ctx, cfg, app.Options{Stdout: stdout, Logger: app.NewLogger(cfg, stderr)})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/twostep/twostep/auth"
@@ -210,6 +211,15 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Debug("cleanup", "deleted", n)
 			}
 		}
+	}
+}
+
+// SetRuntime applies cfg's process-wide settings: the garbage collector's
+// target. main calls it once, before New; tests, which build many apps in
+// one process, do not.
+func SetRuntime(cfg *config.Config) {
+	if cfg.GCPercent > 0 {
+		debug.SetGCPercent(cfg.GCPercent)
 	}
 }
 

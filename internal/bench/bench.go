@@ -63,6 +63,9 @@ type Result struct {
 // Ratio is the median of twostep's rounds over the median of plain's.
 func (r Result) Ratio() float64 { return median(r.Twostep) / median(r.Plain) }
 
+// Median returns the median of rounds.
+func (Result) Median(rounds []float64) float64 { return median(rounds) }
+
 func (r Result) String() string {
 	return fmt.Sprintf("me over loopback, %d connections: plain net/http %.0f req/s, twostep %.0f req/s, ratio %.2f (rounds: plain %s, twostep %s)",
 		r.Conns, median(r.Plain), median(r.Twostep), r.Ratio(), rounds(r.Plain), rounds(r.Twostep))
@@ -242,6 +245,7 @@ func Child(ctx context.Context, role string, getenv func(string) string, stdout 
 		if err != nil {
 			return err
 		}
+		app.SetRuntime(cfg)
 		a, err := app.New(ctx, cfg, app.Options{Stdout: io.Discard, Logger: app.NewLogger(cfg, os.Stderr)})
 		if err != nil {
 			return err

@@ -57,8 +57,15 @@ type Config struct {
 	HashMaxInFlight int
 	HashMaxWait     time.Duration
 
+	// GCPercent is the garbage collector's target (GOGC), 0 when GOGC is
+	// set in the environment, which the Go runtime then applies itself.
+	GCPercent int
+
 	Limits auth.Limits
 }
+
+// DefaultGCPercent is the GOGC twostep runs with unless GOGC is set.
+const DefaultGCPercent = 300
 
 // TwilioConfigured reports whether codes go out through Twilio (or the
 // emulator named by TWILIO_API_URL) rather than being printed.
@@ -181,6 +188,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.HashMaxInFlight = p.int("HASH_MAX_IN_FLIGHT", 0, 0, 1024)
 	c.HashMaxWait = p.duration("HASH_MAX_WAIT", 2*time.Second)
+	// The live heap of a replica is a few megabytes, so letting the heap
+	// grow to four times it before collecting (Go's default is twice)
+	// costs little memory and saves CPU on every request. An explicit
+	// GOGC wins.
+	if p.getenv("GOGC") == "" {
+		c.GCPercent = DefaultGCPercent
+	}
 
 	c.Limits = limits(&p)
 	return c, p.err()
