@@ -24,6 +24,7 @@ import (
 // email looks like a wrong password, and the log keeps secrets.
 
 func TestAbuseGraphQLTricks(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{})
 	srv.Register(t, "ada@example.com", apptest.NextPhone())
 	hashesAfterSetup := srv.Hashes()
@@ -101,6 +102,7 @@ func aliasN(field string, n int) string {
 // and that PHONE_DEFAULT_REGION and SMS_ALLOWED_COUNTRY_CODES reach the
 // phone rules. The rules themselves are proven in auth/input.
 func TestAbuseInput(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"SMS_ALLOWED_COUNTRY_CODES": "1"}})
 	pw72 := strings.Repeat("€", 23) + "abc" // 72 bytes, 26 characters
 	if len(pw72) != 72 {
@@ -149,6 +151,7 @@ func TestAbuseInput(t *testing.T) {
 // answer the same, with one hash each, and are blocked alike;
 // BenchmarkLoginEnumeration measures that they also take the same time.
 func TestAbuseEnumeration(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"LIMIT_ACCOUNT_FREE_FAILURES": "1"}, Clock: newClock()})
 	srv.Register(t, "ada@example.com", apptest.NextPhone())
 	r := runSteps(t, srv, []step{
@@ -170,6 +173,7 @@ func TestAbuseEnumeration(t *testing.T) {
 // received. Every other rule of the check (algorithms, typ, key lookups,
 // leeway) is proven in auth (TestTokensVerify).
 func TestTokenSettings(t *testing.T) {
+	t.Parallel()
 	const secret = "token-settings-secret-token-settings!"
 	srv := apptest.Start(t, apptest.Options{Clock: newClock(), Env: map[string]string{
 		"JWT_SECRET": secret, "JWT_ISSUER": "login.example", "JWT_AUDIENCE": "api.example", "ACCESS_TOKEN_TTL": "10m",
@@ -226,6 +230,7 @@ func TestTokenSettings(t *testing.T) {
 // and that a login upgrades a hash made at another cost. (Only a
 // successful login does: auth's TestLoginRehash.)
 func TestBcryptCostSetting(t *testing.T) {
+	t.Parallel()
 	opts := apptest.Options{
 		Env:      map[string]string{"DATABASE_URL": storetest.NewSQLite(t)},
 		Emulator: apptest.NewEmulator(t, nil),
@@ -267,6 +272,7 @@ func TestBcryptCostSetting(t *testing.T) {
 // TestAbuseAuthEventsLogged checks that every auth event SECURITY.md lists
 // is logged with its request and client, and that no secret is.
 func TestAbuseAuthEventsLogged(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"LIMIT_PHONE_COOLDOWN": "1m"}})
 	phone := apptest.NextPhone()
 	srv.Register(t, "ada@example.com", phone)
@@ -305,6 +311,7 @@ func TestAbuseAuthEventsLogged(t *testing.T) {
 // TestLogLevelSetting checks that LOG_LEVEL reaches the logger: at warn,
 // the info events are not logged and the warnings are.
 func TestLogLevelSetting(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"LOG_LEVEL": "warn", "LIMIT_PHONE_COOLDOWN": "1m"}})
 	srv.Register(t, "ada@example.com", apptest.NextPhone())
 	srv.Login(t, "ada@example.com")
@@ -317,6 +324,7 @@ func TestLogLevelSetting(t *testing.T) {
 // TestAbuseAllowlistNarrowed: an account registered while its country was
 // allowed gets no SMS once SMS_ALLOWED_COUNTRY_CODES no longer lists it.
 func TestAbuseAllowlistNarrowed(t *testing.T) {
+	t.Parallel()
 	opts := apptest.Options{
 		Env:      map[string]string{"DATABASE_URL": storetest.NewSQLite(t)},
 		Emulator: apptest.NewEmulator(t, nil),

@@ -16,6 +16,7 @@ import (
 )
 
 func TestEndToEndHappyPath(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Clock: newClock()})
 	phone := apptest.NextPhone()
 	u := srv.Register(t, "  Alice@Example.COM ", phone)
@@ -68,6 +69,7 @@ func TestEndToEndHappyPath(t *testing.T) {
 }
 
 func TestEndToEndErrors(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Clock: newClock()})
 	phone := apptest.NextPhone()
 	srv.Register(t, "bob@example.com", phone)
@@ -210,6 +212,7 @@ func signToken(tb testing.TB, secret string, now time.Time, edit jwt.MapClaims) 
 // TestEndToEndTwilioFailures checks how each failure of Twilio reaches the
 // client, at the send and at the check, through the real twilio-go client.
 func TestEndToEndTwilioFailures(t *testing.T) {
+	t.Parallel()
 	// Real time: the last case is a network timeout.
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"TWILIO_TIMEOUT": "300ms"}})
 	tests := []struct {
@@ -268,6 +271,7 @@ func TestEndToEndTwilioFailures(t *testing.T) {
 }
 
 func TestEndToEndPersistsAcrossRestart(t *testing.T) {
+	t.Parallel()
 	opts := apptest.Options{
 		Env:      map[string]string{"DATABASE_URL": storetest.NewSQLite(t)},
 		Emulator: apptest.NewEmulator(t, nil),
@@ -292,6 +296,7 @@ func TestEndToEndPersistsAcrossRestart(t *testing.T) {
 }
 
 func TestEndToEndConcurrentRightAnswers(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{})
 	phone := apptest.NextPhone()
 	srv.Register(t, "erin@example.com", phone)
@@ -306,6 +311,7 @@ func TestEndToEndConcurrentRightAnswers(t *testing.T) {
 // TestDevelopmentPrintsCode: without Twilio, the server runs its own
 // emulator and prints each code in a banner, with the number masked.
 func TestDevelopmentPrintsCode(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Dev: true})
 	phone := apptest.NextPhone()
 	srv.Register(t, "frank@example.com", phone)

@@ -19,6 +19,7 @@ import (
 // readiness, security headers on every route, the CSRF-safe transports and
 // their coded refusals, GraphiQL in development, and CORS.
 func TestHTTPSurface(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{})
 
 	t.Run("healthz and readyz", func(t *testing.T) {
@@ -144,6 +145,7 @@ func TestHTTPSurface(t *testing.T) {
 // TestCORSSetting checks preflights with the default origins and with
 // CORS_ALLOWED_ORIGINS.
 func TestCORSSetting(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -181,6 +183,7 @@ func TestCORSSetting(t *testing.T) {
 // TestWebApp checks WEB_DIR: the built client at /app/, client-side routes,
 // cache headers, and / sending production visitors there.
 func TestWebApp(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, body := range map[string]string{
 		"index.html":       "<!doctype html><title>twostep</title>",
@@ -231,6 +234,7 @@ func TestWebApp(t *testing.T) {
 // introspection (refused as invalid, like any unknown field) and
 // suggestions; and that it logs JSON.
 func TestProduction(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"APP_ENV": "production", "BCRYPT_COST": "10", "WEB_DIR": t.TempDir()}})
 	if status, _, _ := get(t, srv, "/"); status != http.StatusNotFound {
 		t.Errorf("GET / in production without a web app = %d, want 404", status)

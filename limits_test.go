@@ -18,6 +18,7 @@ import (
 // retryAfter is exact and windows pass without sleeping.
 
 func TestAccountLimitSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		env   map[string]string
@@ -50,6 +51,7 @@ func TestAccountLimitSettings(t *testing.T) {
 }
 
 func TestPhoneLimitSettings(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		env   map[string]string
@@ -93,6 +95,7 @@ func TestPhoneLimitSettings(t *testing.T) {
 }
 
 func TestSMSCeilingSetting(t *testing.T) {
+	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"LIMIT_SMS_PER_HOUR": "2"}, Clock: newClock()})
 	for i := range 3 {
 		srv.Register(t, fmt.Sprintf("u%d@example.com", i), apptest.NextPhone())
@@ -129,6 +132,7 @@ var ipOps = []struct {
 // operation, with the client's address taken from X-Forwarded-For behind
 // a trusted proxy, and that 0 turns the limit off.
 func TestIPLimitSettings(t *testing.T) {
+	t.Parallel()
 	for _, op := range ipOps {
 		t.Run(op.name, func(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{Clock: newClock(), Env: map[string]string{
@@ -171,6 +175,7 @@ func TestIPLimitSettings(t *testing.T) {
 // only when the connection comes from a proxy TRUSTED_PROXIES lists, and
 // then only its right-most untrusted entry.
 func TestTrustedProxiesSetting(t *testing.T) {
+	t.Parallel()
 	type call struct {
 		xff  string
 		pass bool
@@ -221,6 +226,7 @@ func TestTrustedProxiesSetting(t *testing.T) {
 // before comparing means exactly the budget passes, whatever the
 // interleaving, and no request fails for the database's sake.
 func TestLimitRaces(t *testing.T) {
+	t.Parallel()
 	const n = 20
 	type race struct {
 		query string

@@ -49,6 +49,7 @@ func runWith(ctx context.Context, args []string, env map[string]string) (string,
 // TestRunCommands checks the command line: a mistake is an error; main
 // answers errUsage with exit status 2 and flag.ErrHelp with 0.
 func TestRunCommands(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		args  []string
@@ -83,6 +84,7 @@ func TestRunCommands(t *testing.T) {
 // TestRunServes starts the server through run with PORT=0: it says where
 // it listens, serves, and returns nil once its context ends.
 func TestRunServes(t *testing.T) {
+	t.Parallel()
 	env := runEnv(t, map[string]string{"PORT": "0"})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -131,6 +133,7 @@ func TestRunServes(t *testing.T) {
 // TestRunRefusesBadConfig checks that a bad setting stops start-up with an
 // error naming the variable, and never repeats the JWT secret.
 func TestRunRefusesBadConfig(t *testing.T) {
+	t.Parallel()
 	prod := map[string]string{"APP_ENV": "production", "BCRYPT_COST": "10"}
 	tests := []struct {
 		name    string
@@ -188,6 +191,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 // TestRunEnvFile checks -env-file: its variables are read, the environment
 // wins over them, and a file that does not exist is no error.
 func TestRunEnvFile(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "twostep.env")
 	if err := os.WriteFile(path, []byte("LIMIT_SMS_PER_HOUR=0\nLIMIT_PHONE_PER_DAY=0\n"), 0o600); err != nil {
 		t.Fatal(err)

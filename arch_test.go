@@ -1,4 +1,7 @@
-package arch
+package main
+
+// The tests of ARCHITECTURE.md: the allowed direction of imports and the
+// size of hand-written files.
 
 import (
 	"bufio"
@@ -24,6 +27,7 @@ func moduleRoot(tb testing.TB) string {
 // main → app → graph → auth → store, with the adapters (the SQL and
 // in-memory stores, the Twilio client) wired only by the composition root.
 func TestImportDirection(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "./...")
 	cmd.Dir = moduleRoot(t)
 	out, err := cmd.Output()
@@ -95,6 +99,7 @@ func andNot(f, g func(string) bool) func(string) bool {
 // TestFileSize keeps hand-written Go files short enough to read in one
 // sitting: none over 400 lines but generated code and tests.
 func TestFileSize(t *testing.T) {
+	t.Parallel()
 	root := moduleRoot(t)
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
