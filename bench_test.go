@@ -50,6 +50,8 @@ func startBench(b *testing.B, databaseURL string, cost int, clock *authtest.Cloc
 		"LIMIT_PHONE_PER_HOUR":            "1000000",
 		"LIMIT_PHONE_PER_DAY":             "1000000",
 		"LIMIT_SMS_PER_HOUR":              "1000000000",
+		"LIMIT_SMS_UNVERIFIED_PER_HOUR":   "1000000000",
+		"LIMIT_UNVERIFIED_SENDS_PER_DAY":  "1000000",
 	}})
 	return &benchApp{Server: srv, c: &gqltest.Client{Handler: srv.App.Handler()}}
 }

@@ -222,7 +222,9 @@ func TestWebApp(t *testing.T) {
 		})
 	}
 
-	prod := apptest.Start(t, apptest.Options{Env: map[string]string{"WEB_DIR": dir, "APP_ENV": "production", "BCRYPT_COST": "10"}})
+	env := apptest.Production()
+	env["WEB_DIR"] = dir
+	prod := apptest.Start(t, apptest.Options{Env: env})
 	noRedirect := &gqltest.Client{URL: prod.URL, HTTP: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	status, h, _ := noRedirect.RoundTrip(t, noRedirect.NewRequest(t, http.MethodGet, "/", nil))
 	if status != http.StatusFound || h.Get("Location") != "/app/" {
@@ -235,7 +237,9 @@ func TestWebApp(t *testing.T) {
 // suggestions; and that it logs JSON.
 func TestProduction(t *testing.T) {
 	t.Parallel()
-	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"APP_ENV": "production", "BCRYPT_COST": "10", "WEB_DIR": t.TempDir()}})
+	env := apptest.Production()
+	env["WEB_DIR"] = t.TempDir()
+	srv := apptest.Start(t, apptest.Options{Env: env})
 	if status, _, _ := get(t, srv, "/"); status != http.StatusNotFound {
 		t.Errorf("GET / in production without a web app = %d, want 404", status)
 	}

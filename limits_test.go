@@ -33,6 +33,12 @@ func TestAccountLimitSettings(t *testing.T) {
 			refused(wrongLoginStep("blocked for LIMIT_ACCOUNT_MAX_BLOCK, not 4s", "ada@example.com"), 2),
 			{name: "after the block, the right password", advance: 2 * time.Second, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", password), hashes: 1, twilio: 1},
 		}},
+		{"LIMIT_ACCOUNT_FAILURES_PER_DAY", map[string]string{"LIMIT_ACCOUNT_FREE_FAILURES": "1000", "LIMIT_ACCOUNT_FAILURES_PER_DAY": "2"}, []step{
+			{name: "1st failure", advance: time.Hour, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", wrongPassword), code: "INVALID_CREDENTIALS", hashes: 1},
+			{name: "2nd failure", advance: time.Hour, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", wrongPassword), code: "INVALID_CREDENTIALS", hashes: 1},
+			refused(step{name: "capped until the 1st failure is a day old", advance: time.Hour, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", password)}, 22*3600),
+			{name: "the day is over", advance: 22 * time.Hour, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", password), hashes: 1, twilio: 1},
+		}},
 		{"LIMIT_ACCOUNT_FAILURES_PER_HOUR", map[string]string{"LIMIT_ACCOUNT_FREE_FAILURES": "1000", "LIMIT_ACCOUNT_FAILURES_PER_HOUR": "3"}, []step{
 			{name: "1st failure", advance: time.Minute, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", wrongPassword), code: "INVALID_CREDENTIALS", hashes: 1},
 			{name: "2nd failure", advance: time.Minute, query: gqltest.LoginOp, vars: gqltest.LoginVars("ada@example.com", wrongPassword), code: "INVALID_CREDENTIALS", hashes: 1},
@@ -50,12 +56,15 @@ func TestAccountLimitSettings(t *testing.T) {
 	}
 }
 
+// TestPhoneLimitSettings: the per-number settings reach the budgets of a
+// verified owner (and, counted apart, of the accounts that have not
+// verified their number: TestUnverifiedSettings).
 func TestPhoneLimitSettings(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
 		env   map[string]string
-		sends int // codes the shared number gets before the limit
+		sends int // codes the owner's number gets before the limit
 		retry time.Duration
 	}{
 		{"LIMIT_PHONE_COOLDOWN", map[string]string{"LIMIT_PHONE_COOLDOWN": "1m"}, 1, time.Minute},
@@ -65,27 +74,21 @@ func TestPhoneLimitSettings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			srv := apptest.Start(t, apptest.Options{Env: tt.env, Clock: newClock()})
-			shared, other := apptest.NextPhone(), apptest.NextPhone()
-			srv.Register(t, "a@example.com", shared)
-			srv.Register(t, "b@example.com", shared)
-			srv.Register(t, "c@example.com", other)
+			srv.SignIn(t, "a@example.com", apptest.NextPhone()) // verified: the owner's budgets from now on
+			srv.Register(t, "c@example.com", apptest.NextPhone())
 			var steps []step
 			for i := range tt.sends {
-				email := []string{"a", "b"}[i%2] + "@example.com"
-				steps = append(steps, loginStep(fmt.Sprintf("code %d to the number, for %s", i+1, email), email))
+				steps = append(steps, loginStep(fmt.Sprintf("code %d to the owner's number", i+1), "a@example.com"))
 			}
 			if tt.retry != 0 {
-				retry := int(tt.retry / time.Second)
-				over := func(name, email string) step {
-					return step{name: name, query: gqltest.LoginOp, vars: gqltest.LoginVars(email, password), code: "RATE_LIMITED", retry: retry, hashes: 1}
-				}
-				after := loginStep("a: the window is over", "a@example.com")
+				after := loginStep("the window is over", "a@example.com")
 				after.advance = tt.retry
 				steps = append(steps,
-					over("a: password checked, no SMS", "a@example.com"),
-					over("b: the number is limited, not the account", "b@example.com"),
-					loginStep("c: another number is not affected", "c@example.com"),
+					step{name: "password checked, no SMS", query: gqltest.LoginOp, vars: gqltest.LoginVars("a@example.com", password),
+						code: "RATE_LIMITED", retry: int(tt.retry / time.Second), hashes: 1},
+					loginStep("another number is not affected", "c@example.com"),
 					after,
 				)
 			}
@@ -94,20 +97,62 @@ func TestPhoneLimitSettings(t *testing.T) {
 	}
 }
 
+// TestSMSCeilingSetting: LIMIT_SMS_PER_HOUR counts the sends to verified
+// numbers; sends to unverified ones have their own ceiling.
 func TestSMSCeilingSetting(t *testing.T) {
 	t.Parallel()
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"LIMIT_SMS_PER_HOUR": "2"}, Clock: newClock()})
 	for i := range 3 {
-		srv.Register(t, fmt.Sprintf("u%d@example.com", i), apptest.NextPhone())
+		srv.SignIn(t, fmt.Sprintf("u%d@example.com", i), apptest.NextPhone())
 	}
-	last := loginStep("3rd number after the hour", "u2@example.com")
+	srv.Register(t, "new@example.com", apptest.NextPhone())
+	last := loginStep("3rd verified number after the hour", "u2@example.com")
 	last.advance = 50 * time.Minute
 	runSteps(t, srv, []step{
-		loginStep("1st number", "u0@example.com"),
-		{name: "2nd number", advance: 10 * time.Minute, query: gqltest.LoginOp, vars: gqltest.LoginVars("u1@example.com", password), hashes: 1, twilio: 1},
-		{name: "3rd number: over the ceiling, no SMS", query: gqltest.LoginOp, vars: gqltest.LoginVars("u2@example.com", password), code: "RATE_LIMITED", retry: 50 * 60, hashes: 1},
+		loginStep("1st verified number", "u0@example.com"),
+		{name: "2nd verified number", advance: 10 * time.Minute, query: gqltest.LoginOp, vars: gqltest.LoginVars("u1@example.com", password), hashes: 1, twilio: 1},
+		{name: "3rd verified number: over the ceiling, no SMS", query: gqltest.LoginOp, vars: gqltest.LoginVars("u2@example.com", password), code: "RATE_LIMITED", retry: 50 * 60, hashes: 1},
+		loginStep("an unverified number: its own ceiling", "new@example.com"),
 		last,
 	})
+}
+
+// TestUnverifiedSettings: the budgets of sends to numbers nobody has
+// verified: their ceiling, per country, and per account per day.
+func TestUnverifiedSettings(t *testing.T) {
+	t.Parallel()
+	over := func(name, email string, retry int) step {
+		return step{name: name, query: gqltest.LoginOp, vars: gqltest.LoginVars(email, password), code: "RATE_LIMITED", retry: retry, hashes: 1}
+	}
+	tests := []struct {
+		name  string
+		env   map[string]string
+		steps []step
+	}{
+		{"LIMIT_SMS_UNVERIFIED_PER_HOUR", map[string]string{"LIMIT_SMS_UNVERIFIED_PER_HOUR": "1"}, []step{
+			loginStep("1st unverified send", "u0@example.com"),
+			over("2nd unverified send in the hour", "u1@example.com", 3600),
+		}},
+		{"LIMIT_SMS_PER_COUNTRY_PER_HOUR", map[string]string{"LIMIT_SMS_PER_COUNTRY_PER_HOUR": "1"}, []step{
+			loginStep("1st unverified send to +1", "u0@example.com"),
+			over("2nd unverified send to +1 in the hour", "u1@example.com", 3600),
+		}},
+		{"LIMIT_UNVERIFIED_SENDS_PER_DAY", map[string]string{"LIMIT_UNVERIFIED_SENDS_PER_DAY": "1"}, []step{
+			loginStep("the account's one send of the day", "u0@example.com"),
+			over("its second", "u0@example.com", 24*3600),
+			loginStep("another account's", "u1@example.com"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := apptest.Start(t, apptest.Options{Env: tt.env, Clock: newClock()})
+			for i := range 2 {
+				srv.Register(t, fmt.Sprintf("u%d@example.com", i), apptest.NextPhone())
+			}
+			runSteps(t, srv, tt.steps)
+		})
+	}
 }
 
 // ipOps are the operations with a per-IP limit, each with a request that
@@ -267,7 +312,7 @@ func TestLimitRaces(t *testing.T) {
 			srv.Register(t, "ada@example.com", apptest.NextPhone())
 			return race{gqltest.LoginOp, sameVars(gqltest.LoginVars("ada@example.com", password))}
 		}, "", "RATE_LIMITED", 3, 1 + n, 3},
-		{"global SMS ceiling", map[string]string{"LIMIT_SMS_PER_HOUR": "3", "LIMIT_REGISTER_PER_IP": "0"}, func(t *testing.T, srv *apptest.Server) race {
+		{"SMS ceiling, all budgets or none", map[string]string{"LIMIT_SMS_UNVERIFIED_PER_HOUR": "3", "LIMIT_REGISTER_PER_IP": "0"}, func(t *testing.T, srv *apptest.Server) race {
 			for i := range n {
 				srv.Register(t, fmt.Sprintf("p%d@example.com", i), apptest.NextPhone())
 			}

@@ -99,9 +99,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.Close()
-	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
-		return fmt.Errorf("config: PORT: listen: %w", err)
+		return fmt.Errorf("config: HOST, PORT: listen: %w", err)
+	}
+	if cfg.HostDefaulted {
+		a.Logger().Warn("development without Twilio: listening on loopback only, because codes are printed; set HOST=0.0.0.0 to listen on every interface", "addr", ln.Addr().String())
 	}
 	fmt.Fprintf(stdout, "twostep listening on http://localhost:%d/ (GraphQL at /graphql)\n", ln.Addr().(*net.TCPAddr).Port)
 	return a.Serve(ctx, ln)

@@ -134,7 +134,7 @@ func TestRunServes(t *testing.T) {
 // error naming the variable, and never repeats the JWT secret.
 func TestRunRefusesBadConfig(t *testing.T) {
 	t.Parallel()
-	prod := map[string]string{"APP_ENV": "production", "BCRYPT_COST": "10"}
+	prod := apptest.Production()
 	tests := []struct {
 		name    string
 		prod    bool
@@ -156,6 +156,11 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"wildcard CORS", true, map[string]string{"CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOWED_ORIGINS"},
 		{"bad TRUSTED_PROXIES", false, map[string]string{"TRUSTED_PROXIES": "the load balancer"}, "TRUSTED_PROXIES"},
 		{"bad SMS_ALLOWED_COUNTRY_CODES", false, map[string]string{"SMS_ALLOWED_COUNTRY_CODES": "UK"}, "SMS_ALLOWED_COUNTRY_CODES"},
+		{"no SMS_ALLOWED_COUNTRY_CODES in production", true, map[string]string{"SMS_ALLOWED_COUNTRY_CODES": ""}, "SMS_ALLOWED_COUNTRY_CODES"},
+		{"Twilio in clear text in production", true, map[string]string{"TWILIO_API_URL": "http://verify.example"}, "TWILIO_API_URL"},
+		{"101 failures a day", false, map[string]string{"LIMIT_ACCOUNT_FAILURES_PER_DAY": "101"}, "LIMIT_ACCOUNT_FAILURES_PER_DAY"},
+		{"no unverified ceiling", false, map[string]string{"LIMIT_SMS_UNVERIFIED_PER_HOUR": "0"}, "LIMIT_SMS_UNVERIFIED_PER_HOUR"},
+		{"unlimited unverified sends", false, map[string]string{"LIMIT_UNVERIFIED_SENDS_PER_DAY": "0"}, "LIMIT_UNVERIFIED_SENDS_PER_DAY"},
 		// The limits cannot be set to something a stranger could abuse.
 		{"block of two days", false, map[string]string{"LIMIT_ACCOUNT_MAX_BLOCK": "48h"}, "LIMIT_ACCOUNT_MAX_BLOCK"},
 		{"101 failures per hour", false, map[string]string{"LIMIT_ACCOUNT_FAILURES_PER_HOUR": "101"}, "LIMIT_ACCOUNT_FAILURES_PER_HOUR"},

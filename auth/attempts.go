@@ -9,7 +9,7 @@ import (
 
 // attemptHorizon is how long an attempt stays in an account's log: the
 // longest window a rule below looks back over.
-const attemptHorizon = time.Hour
+const attemptHorizon = 24 * time.Hour
 
 // attempt is one password or code attempt taken from an account's budget
 // before the password or code is checked. It is given back (release) unless
@@ -42,23 +42,30 @@ func (s *Service) takeAttempt(ctx context.Context, acct string) (*attempt, error
 }
 
 // allowAttempt decides whether one more attempt may be checked at now,
-// given the account's logged attempts (oldest first): not while the
-// hourly cap is reached, and, past the free failures, only once the
-// doubling block since the last one has passed.
+// given the account's logged attempts (oldest first): not while the daily
+// or the hourly cap is reached (until the oldest failure counted is a day,
+// or an hour, old: never for good), and, past the free failures, only once
+// the doubling block since the last one has passed.
 func (l Limits) allowAttempt(taken []time.Time, now time.Time) error {
-	hourAgo := now.Add(-time.Hour)
-	inHour := 0
-	var oldestInHour time.Time
-	for _, at := range taken {
-		if at.After(hourAgo) {
-			if inHour == 0 {
-				oldestInHour = at
+	for _, cap := range []struct {
+		name   string
+		max    int
+		window time.Duration
+	}{{"account_per_day", l.AccountPerDay, 24 * time.Hour}, {"account_per_hour", l.AccountPerHour, time.Hour}} {
+		since := now.Add(-cap.window)
+		n := 0
+		var oldest time.Time
+		for _, at := range taken {
+			if at.After(since) {
+				if n == 0 {
+					oldest = at
+				}
+				n++
 			}
-			inHour++
 		}
-	}
-	if inHour >= l.AccountPerHour {
-		return accountRefusal("account_per_hour", oldestInHour.Add(time.Hour).Sub(now))
+		if n >= cap.max {
+			return accountRefusal(cap.name, oldest.Add(cap.window).Sub(now))
+		}
 	}
 	if n := len(taken); n >= l.AccountFreeFailures {
 		block := min(time.Second<<min(n-l.AccountFreeFailures, 20), l.AccountMaxBlock)

@@ -13,6 +13,7 @@ type Code string
 const (
 	CodeBadUserInput       Code = "BAD_USER_INPUT"
 	CodeEmailTaken         Code = "EMAIL_TAKEN"
+	CodePhoneTaken         Code = "PHONE_TAKEN"
 	CodeInvalidCredentials Code = "INVALID_CREDENTIALS"
 	CodeInvalidOTP         Code = "INVALID_OTP"
 	CodeMFATokenInvalid    Code = "MFA_TOKEN_INVALID"
@@ -28,7 +29,7 @@ const (
 type Error struct {
 	Code         Code
 	Message      string
-	Field        string        // input field at fault, for CodeBadUserInput
+	Field        string        // input field at fault (CodeBadUserInput, CodeEmailTaken, CodePhoneTaken)
 	AttemptsLeft int           // for CodeInvalidOTP
 	RetryAfter   time.Duration // for CodeRateLimited
 	Limit        string        // for CodeRateLimited: which limit (hash_capacity, login_per_ip, …)
@@ -43,6 +44,10 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+func errPhoneTaken(cause error) error {
+	return &Error{Code: CodePhoneTaken, Field: "phone", Message: "This phone number belongs to another account.", Err: cause}
+}
 
 func errInvalidCredentials() error {
 	return &Error{Code: CodeInvalidCredentials, Message: "Email or password is incorrect."}

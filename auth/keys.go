@@ -2,6 +2,7 @@ package auth
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/twostep/twostep/store"
 )
@@ -19,23 +20,46 @@ func ipKey(action, ip string) string {
 }
 
 func ipPrefix(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
-		return ip
+	if p, ok := ipv6Prefix(ip, 64); ok {
+		return p
 	}
-	p, err := a.Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
+	return ip
 }
 
-// phoneKey names a send budget of one number: window is cooldown, hour or
-// day.
-func phoneKey(window, phone string) string { return "phone:" + window + ":" + phone }
+// ipv6SiteKey names the budget of action for the /48 of an IPv6 address.
+func ipv6SiteKey(action, ip string) (string, bool) {
+	p, ok := ipv6Prefix(ip, 48)
+	return "ip:" + action + ":" + p, ok
+}
 
-// smsGlobalKey is the budget of all sends together.
-const smsGlobalKey = "sms:global"
+func ipv6Prefix(ip string, bits int) (string, bool) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+		return "", false
+	}
+	p, err := a.Prefix(bits)
+	if err != nil {
+		return "", false
+	}
+	return p.String(), true
+}
+
+// phoneKey names a send budget of one number: who is verified (its owner)
+// or unverified (every account that has not verified it); window is
+// cooldown, hour or day.
+func phoneKey(who, window, phone string) string { return "phone:" + who + ":" + window + ":" + phone }
+
+// smsCeilingKey names a ceiling of all sends: to verified numbers or to
+// unverified ones.
+func smsCeilingKey(who string) string { return "sms:" + who }
+
+// smsCountryKey names the ceiling of unverified sends to one country
+// calling code.
+func smsCountryKey(cc int) string { return "sms:country:" + strconv.Itoa(cc) }
+
+// unverifiedAccountKey names the daily send budget of an account that has
+// not verified its number.
+func unverifiedAccountKey(userID string) string { return "acct:unverified-sends:" + userID }
 
 // accountKey names an account: the user id when the account exists, else
 // the email, so unknown emails are throttled the same way as known ones

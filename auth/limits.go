@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/twostep/twostep/store"
 )
 
 // Limit is a budget of Max events per Window. The zero Limit is off.
@@ -32,28 +34,45 @@ type Limits struct {
 	// least 1.
 	AccountFreeFailures int
 	AccountMaxBlock     time.Duration // more than 0, at most an hour
-	// AccountPerHour caps failed attempts per account in any hour: 1–100.
+	// AccountPerHour caps failed attempts per account in any hour (the
+	// short window) and AccountPerDay in any 24 hours (NIST SP 800-63B's
+	// cap): 1–100 each.
 	AccountPerHour int
+	AccountPerDay  int
 
-	PhoneCooldown time.Duration // between sends to one number; 0: off
-	PhonePerHour  int           // sends to one number per hour, at least 1
-	PhonePerDay   int           // sends to one number per day, at least 1
-	SMSPerHour    int           // sends to all numbers together, at least 1
+	// Sends to one number, counted apart for its verified owner and for
+	// accounts that have not verified it.
+	PhoneCooldown time.Duration // between sends; 0: off
+	PhonePerHour  int           // at least 1
+	PhonePerDay   int           // at least 1
+	// SMSPerHour is the ceiling of sends to verified numbers, all
+	// together; SMSUnverifiedPerHour that of sends to numbers nobody has
+	// verified, and SMSPerCountryPerHour (0: off) that of those per
+	// country calling code.
+	SMSPerHour           int
+	SMSUnverifiedPerHour int
+	SMSPerCountryPerHour int
+	// UnverifiedSendsPerDay caps the sends of one account whose number is
+	// not verified.
+	UnverifiedSendsPerDay int
 }
 
 // DefaultLimits returns the defaults.
 func DefaultLimits() Limits {
 	return Limits{
-		RegisterPerIP:       Limit{Max: 20, Window: time.Hour},
-		LoginPerIP:          Limit{Max: 60, Window: 15 * time.Minute},
-		VerifyPerIP:         Limit{Max: 60, Window: 15 * time.Minute},
-		AccountFreeFailures: 10,
-		AccountMaxBlock:     15 * time.Minute,
-		AccountPerHour:      100,
-		PhoneCooldown:       30 * time.Second,
-		PhonePerHour:        5,
-		PhonePerDay:         10,
-		SMSPerHour:          1000,
+		RegisterPerIP:         Limit{Max: 20, Window: time.Hour},
+		LoginPerIP:            Limit{Max: 60, Window: 15 * time.Minute},
+		VerifyPerIP:           Limit{Max: 60, Window: 15 * time.Minute},
+		AccountFreeFailures:   10,
+		AccountMaxBlock:       15 * time.Minute,
+		AccountPerHour:        100,
+		AccountPerDay:         100,
+		PhoneCooldown:         30 * time.Second,
+		PhonePerHour:          5,
+		PhonePerDay:           10,
+		SMSPerHour:            1000,
+		SMSUnverifiedPerHour:  200,
+		UnverifiedSendsPerDay: 3,
 	}
 }
 
@@ -75,12 +94,14 @@ func (l Limits) Validate() error {
 		return errors.New("auth: limit AccountFreeFailures must be at least 1")
 	case l.AccountMaxBlock <= 0 || l.AccountMaxBlock > time.Hour:
 		return errors.New("auth: limit AccountMaxBlock must be more than 0 and at most 1h")
-	case l.AccountPerHour < 1 || l.AccountPerHour > 100:
-		return errors.New("auth: limit AccountPerHour must be from 1 to 100")
+	case l.AccountPerHour < 1 || l.AccountPerHour > 100 || l.AccountPerDay < 1 || l.AccountPerDay > 100:
+		return errors.New("auth: limits AccountPerHour and AccountPerDay must be from 1 to 100")
 	case l.PhoneCooldown < 0:
 		return errors.New("auth: limit PhoneCooldown must not be negative")
-	case l.PhonePerHour < 1 || l.PhonePerDay < 1 || l.SMSPerHour < 1:
-		return errors.New("auth: limits PhonePerHour, PhonePerDay and SMSPerHour must be at least 1")
+	case l.PhonePerHour < 1 || l.PhonePerDay < 1 || l.SMSPerHour < 1 || l.SMSUnverifiedPerHour < 1 || l.UnverifiedSendsPerDay < 1:
+		return errors.New("auth: limits PhonePerHour, PhonePerDay, SMSPerHour, SMSUnverifiedPerHour and UnverifiedSendsPerDay must be at least 1")
+	case l.SMSPerCountryPerHour < 0:
+		return errors.New("auth: limit SMSPerCountryPerHour must not be negative")
 	}
 	return nil
 }
@@ -118,21 +139,60 @@ func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 	case "verify":
 		l = s.limits.VerifyPerIP
 	}
-	return s.hit(ctx, action+"_per_ip", ipKey(action, ip), l)
+	if err := s.hit(ctx, action+"_per_ip", ipKey(action, ip), l); err != nil {
+		return err
+	}
+	// An IPv6 site (a /48) holds 65,536 /64s: its own budget, four
+	// subscribers' worth, keeps one site from cycling through them.
+	if key, ok := ipv6SiteKey(action, ip); ok && l.On() {
+		return s.hit(ctx, action+"_per_ip", key, Limit{Max: l.Max * ipv6SiteFactor, Window: l.Window})
+	}
+	return nil
 }
 
-// limitSend applies the per-number cooldown and caps and the global SMS
-// ceiling, the brake on SMS pumping.
-func (s *Service) limitSend(ctx context.Context, phone string) error {
+// ipv6SiteFactor is how many times the per-IP budget an IPv6 /48 gets.
+const ipv6SiteFactor = 4
+
+// sendBudgets are the budgets one send to phone is charged to. The owner
+// of a verified number has budgets of its own for it and shares only the
+// ceiling of verified sends; accounts that have not verified their number
+// share that number's other budgets, a daily budget each and the ceilings
+// of unverified sends, so that nothing they do touches the owner's.
+func (s *Service) sendBudgets(u *store.User, cc int) (names []string, budgets []store.Budget) {
 	l := s.limits
-	if err := s.hit(ctx, "phone_cooldown", phoneKey("cooldown", phone), Limit{Max: 1, Window: l.PhoneCooldown}); err != nil {
-		return err
+	add := func(name, key string, max int, window time.Duration) {
+		if max > 0 && window > 0 {
+			names, budgets = append(names, name), append(budgets, store.Budget{Key: key, Max: max, Window: window})
+		}
 	}
-	if err := s.hit(ctx, "phone_per_hour", phoneKey("hour", phone), Limit{Max: l.PhonePerHour, Window: time.Hour}); err != nil {
-		return err
+	who := "verified"
+	if !u.PhoneVerified {
+		who = "unverified"
+		add("unverified_account_per_day", unverifiedAccountKey(u.ID), l.UnverifiedSendsPerDay, 24*time.Hour)
 	}
-	if err := s.hit(ctx, "phone_per_day", phoneKey("day", phone), Limit{Max: l.PhonePerDay, Window: 24 * time.Hour}); err != nil {
-		return err
+	add("phone_cooldown", phoneKey(who, "cooldown", u.Phone), 1, l.PhoneCooldown)
+	add("phone_per_hour", phoneKey(who, "hour", u.Phone), l.PhonePerHour, time.Hour)
+	add("phone_per_day", phoneKey(who, "day", u.Phone), l.PhonePerDay, 24*time.Hour)
+	if u.PhoneVerified {
+		add("sms_ceiling", smsCeilingKey("verified"), l.SMSPerHour, time.Hour)
+	} else {
+		add("sms_unverified_ceiling", smsCeilingKey("unverified"), l.SMSUnverifiedPerHour, time.Hour)
+		add("sms_country_ceiling", smsCountryKey(cc), l.SMSPerCountryPerHour, time.Hour)
 	}
-	return s.hit(ctx, "sms_global", smsGlobalKey, Limit{Max: l.SMSPerHour, Window: time.Hour})
+	return names, budgets
+}
+
+// chargeSend charges one send to u's number to every budget it counts
+// against, or to none of them: a refused send costs no budget anything.
+func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int) error {
+	names, budgets := s.sendBudgets(u, cc)
+	now := s.now()
+	refused, resetAt, err := s.store.Charge(ctx, budgets, now)
+	if err != nil {
+		return storeErr(err)
+	}
+	if refused >= 0 {
+		return s.refuse(ctx, errRateLimited(names[refused], resetAt.Sub(now), fmt.Errorf("auth: limit %s", names[refused])))
+	}
+	return nil
 }

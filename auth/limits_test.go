@@ -24,6 +24,10 @@ func TestDefaultLimits(t *testing.T) {
 		{"AccountFreeFailures", d.AccountFreeFailures, 10},
 		{"AccountMaxBlock", d.AccountMaxBlock, 15 * time.Minute},
 		{"AccountPerHour", d.AccountPerHour, 100},
+		{"AccountPerDay", d.AccountPerDay, 100},
+		{"SMSUnverifiedPerHour", d.SMSUnverifiedPerHour, 200},
+		{"SMSPerCountryPerHour", d.SMSPerCountryPerHour, 0},
+		{"UnverifiedSendsPerDay", d.UnverifiedSendsPerDay, 3},
 		{"PhoneCooldown", d.PhoneCooldown, 30 * time.Second},
 		{"PhonePerHour", d.PhonePerHour, 5},
 		{"PhonePerDay", d.PhonePerDay, 10},
@@ -283,26 +287,6 @@ func TestPhoneLimits(t *testing.T) {
 	}
 }
 
-func TestGlobalSMSCeiling(t *testing.T) {
-	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.SMSPerHour = 2 })})
-	for i := range 3 {
-		h.Register(t, fmt.Sprintf("u%d@example.com", i), authtest.NextPhone())
-	}
-	h.Login(t, "u0@example.com")
-	h.Clock.Advance(30 * time.Minute)
-	h.Login(t, "u1@example.com")
-	h.OTP.ResetCounts()
-	_, err := h.Svc.Login(context.Background(), auth.LoginInput{Email: "u2@example.com", Password: authtest.Password})
-	if ae := wantCode(t, "Login(3rd number in the hour)", err, auth.CodeRateLimited); ae.RetryAfter != 30*time.Minute {
-		t.Errorf("RetryAfter %v, want 30m", ae.RetryAfter)
-	}
-	if n := h.OTP.Sends(); n != 0 {
-		t.Fatalf("over the ceiling: %d sends, want 0", n)
-	}
-	h.Clock.Advance(30 * time.Minute)
-	h.Login(t, "u2@example.com")
-}
-
 func TestIPLimits(t *testing.T) {
 	two := auth.Limit{Max: 2, Window: 15 * time.Minute}
 	ops := []struct {
@@ -350,6 +334,14 @@ func TestIPLimits(t *testing.T) {
 			{0, "2001:db8:1:2:ffff::9", 0},
 			{0, "2001:db8:1:2:abcd::3", 15 * time.Minute},
 			{0, "2001:db8:1:3::1", 0},
+		}},
+		{"IPv6 counts per /48 too, four /64s' worth", []call{
+			{0, "2001:db8:7:1::1", 0}, {0, "2001:db8:7:1::2", 0},
+			{0, "2001:db8:7:2::1", 0}, {0, "2001:db8:7:2::2", 0},
+			{0, "2001:db8:7:3::1", 0}, {0, "2001:db8:7:3::2", 0},
+			{0, "2001:db8:7:4::1", 0}, {0, "2001:db8:7:4::2", 0},
+			{0, "2001:db8:7:5::1", 15 * time.Minute}, // a fresh /64, but the /48 is used up
+			{0, "2001:db8:8:1::1", 0},                // another /48
 		}},
 	}
 	for _, op := range ops {

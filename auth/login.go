@@ -44,6 +44,14 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 	if err := s.limitIP(ctx, "register", in.ClientIP); err != nil {
 		return nil, err
 	}
+	// A verified number belongs to one account. Telling so reveals that
+	// the number has an account, as EMAIL_TAKEN does for emails; the
+	// per-IP limit above bounds how fast that can be asked.
+	if _, err := s.store.PhoneOwner(ctx, phone); err == nil {
+		return nil, errPhoneTaken(nil)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, storeErr(err)
+	}
 	hash, err := s.hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
@@ -125,18 +133,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	}
 	s.upgradeHash(ctx, u, in.Password)
 
-	// The number was valid at registration, but SMS_ALLOWED_COUNTRY_CODES
-	// may have narrowed since: check again before anything is sent.
-	if _, err := s.phones.Normalize(u.Phone); err != nil {
-		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
-		return nil, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
-	}
-	if err := s.limitSend(ctx, u.Phone); err != nil {
-		return nil, err
-	}
-	v, err := s.otp.StartVerification(ctx, u.Phone)
+	v, err := s.sendCode(ctx, u, att)
 	if err != nil {
-		return nil, s.verifyErr(ctx, "start", u.Phone, err)
+		return nil, err
 	}
 	token, err := randomToken(32)
 	if err != nil {
@@ -229,8 +228,14 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 			Message: fmt.Sprintf("That code is not correct. %d attempt(s) left.", left)}
 	}
 	if err := s.store.CompleteChallenge(ctx, c.ID, s.now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return nil, errMFATokenInvalid(err)
+		case errors.Is(err, store.ErrPhoneTaken):
+			// The code was right, but another account verified this
+			// number first: it stays that account's.
+			s.log.WarnContext(ctx, "code refused", "reason", "phone verified by another account", "user_id", c.UserID, "phone", input.MaskPhone(c.Phone))
+			return nil, errPhoneTaken(err)
 		}
 		return nil, storeErr(err)
 	}

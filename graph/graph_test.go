@@ -75,6 +75,8 @@ func TestErrorPresenter(t *testing.T) {
 			"Invalid input.", map[string]any{"code": "BAD_USER_INPUT"}, ""},
 		{"email taken", &auth.Error{Code: auth.CodeEmailTaken, Field: "email", Message: "Taken."},
 			"Taken.", map[string]any{"code": "EMAIL_TAKEN", "field": "email"}, ""},
+		{"phone taken", &auth.Error{Code: auth.CodePhoneTaken, Field: "phone", Message: "Taken."},
+			"Taken.", map[string]any{"code": "PHONE_TAKEN", "field": "phone"}, ""},
 		{"invalid credentials", &auth.Error{Code: auth.CodeInvalidCredentials, Message: "Email or password is incorrect."},
 			"Email or password is incorrect.", map[string]any{"code": "INVALID_CREDENTIALS"}, ""},
 		{"invalid otp", &auth.Error{Code: auth.CodeInvalidOTP, Field: "code", AttemptsLeft: 3, Message: "Wrong."},
@@ -131,7 +133,7 @@ func TestErrorPresenter(t *testing.T) {
 func TestErrorPresenterEveryCode(t *testing.T) {
 	present := errorPresenter(slog.New(slog.DiscardHandler))
 	for _, code := range []auth.Code{
-		auth.CodeBadUserInput, auth.CodeEmailTaken, auth.CodeInvalidCredentials, auth.CodeInvalidOTP,
+		auth.CodeBadUserInput, auth.CodeEmailTaken, auth.CodePhoneTaken, auth.CodeInvalidCredentials, auth.CodeInvalidOTP,
 		auth.CodeMFATokenInvalid, auth.CodeRateLimited, auth.CodeOTPDeliveryFailed,
 		auth.CodeUnauthenticated, auth.CodeUnavailable, auth.CodeInternal,
 	} {

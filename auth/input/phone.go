@@ -133,3 +133,18 @@ func maskAll(s string) string {
 	}
 	return b.String()
 }
+
+// CallingCode returns the country calling code of an E.164 number (1 for
+// +14155554567, 44 for +447400123456), or 0 if it has none.
+func CallingCode(e164 string) int {
+	digits, ok := strings.CutPrefix(e164, "+")
+	if !ok {
+		return 0
+	}
+	n := callingCodeLen(digits)
+	cc, err := strconv.Atoi(digits[:min(n, len(digits))])
+	if err != nil || !phonenumbers.GetSupportedCallingCodes()[cc] {
+		return 0
+	}
+	return cc
+}

@@ -125,3 +125,23 @@ func TestMaskPhone(t *testing.T) {
 		})
 	}
 }
+
+func TestCallingCode(t *testing.T) {
+	tests := []struct {
+		e164 string
+		want int
+	}{
+		{"+14155554567", 1},
+		{"+447400123456", 44},
+		{"+4915112345678", 49},
+		{"+35312345678", 353},
+		{"4155554567", 0},
+		{"+", 0},
+		{"", 0},
+	}
+	for _, tt := range tests {
+		if got := CallingCode(tt.e164); got != tt.want {
+			t.Errorf("CallingCode(%q) = %d, want %d", tt.e164, got, tt.want)
+		}
+	}
+}

@@ -22,8 +22,13 @@ import (
 // Config is the server's configuration, parsed once from the environment
 // (and a .env file) and validated before anything starts.
 type Config struct {
-	Port       int
-	Production bool
+	Port int
+	// Host is the address to listen on: every interface when empty,
+	// except in development without Twilio, where it is loopback unless
+	// HOST is set (HostDefaulted then reports it).
+	Host          string
+	HostDefaulted bool
+	Production    bool
 
 	DatabaseURL      string
 	DBMaxOpenConns   int
@@ -93,6 +98,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		p.fail("APP_ENV", "must be development or production, got %q", env)
 	}
 	c.Port = p.int("PORT", 8080, 0, 65535)
+	c.Host = p.str("HOST", "")
 	c.DatabaseURL = p.str("DATABASE_URL", "")
 	c.DBMaxOpenConns = p.int("DB_MAX_OPEN_CONNS", 20, 1, 1000)
 	c.DBMaxIdleConns = p.int("DB_MAX_IDLE_CONNS", 10, 0, 1000)
@@ -147,6 +153,16 @@ func Load(getenv func(string) string) (*Config, error) {
 	case len(missing) < 3:
 		p.fail(strings.Join(missing, ", "), "must be set too (set all three Twilio variables, or none to print codes in development)")
 	}
+	// Credentials go with every Twilio request: never in clear text in
+	// production. Tests and the emulator run in development.
+	if c.Production && c.TwilioAPIURL != "" && !strings.HasPrefix(c.TwilioAPIURL, "https://") {
+		p.fail("TWILIO_API_URL", "must be an https:// URL in production")
+	}
+	// A development server that prints every code must not answer the
+	// network unless asked to.
+	if !c.TwilioConfigured() && p.getenv("HOST") == "" {
+		c.Host, c.HostDefaulted = "127.0.0.1", true
+	}
 
 	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", []string{
 		"http://localhost:3000", "http://127.0.0.1:3000",
@@ -158,7 +174,16 @@ func Load(getenv func(string) string) (*Config, error) {
 		}
 	}
 	c.PhoneRegion = p.str("PHONE_DEFAULT_REGION", "US")
-	for _, s := range p.list("SMS_ALLOWED_COUNTRY_CODES", nil) {
+	countries := p.list("SMS_ALLOWED_COUNTRY_CODES", nil)
+	switch {
+	case len(countries) == 1 && strings.EqualFold(countries[0], "all"):
+		countries = nil
+	case len(countries) == 0 && c.Production:
+		// Every country by default is how SMS pumping pays: an operator
+		// must choose, even if the choice is all.
+		p.fail("SMS_ALLOWED_COUNTRY_CODES", "is required in production: the calling codes you send codes to, e.g. 1,44, or all")
+	}
+	for _, s := range countries {
 		n, err := strconv.Atoi(strings.TrimPrefix(s, "+"))
 		if err != nil || n < 1 || n > 999 {
 			p.fail("SMS_ALLOWED_COUNTRY_CODES", "must be country calling codes like 1,44,49, got %q", s)
@@ -221,6 +246,10 @@ func limits(p *parser) auth.Limits {
 	l.PhonePerHour = p.int("LIMIT_PHONE_PER_HOUR", l.PhonePerHour, 1, 1e6)
 	l.PhonePerDay = p.int("LIMIT_PHONE_PER_DAY", l.PhonePerDay, 1, 1e6)
 	l.SMSPerHour = p.int("LIMIT_SMS_PER_HOUR", l.SMSPerHour, 1, 1e9)
+	l.SMSUnverifiedPerHour = p.int("LIMIT_SMS_UNVERIFIED_PER_HOUR", l.SMSUnverifiedPerHour, 1, 1e9)
+	l.SMSPerCountryPerHour = p.int("LIMIT_SMS_PER_COUNTRY_PER_HOUR", l.SMSPerCountryPerHour, 0, 1e9)
+	l.UnverifiedSendsPerDay = p.int("LIMIT_UNVERIFIED_SENDS_PER_DAY", l.UnverifiedSendsPerDay, 1, 1e6)
+	l.AccountPerDay = p.int("LIMIT_ACCOUNT_FAILURES_PER_DAY", l.AccountPerDay, 1, 100)
 	// Anyone who knows an email can start the block; it must stay short.
 	if l.AccountMaxBlock <= 0 || l.AccountMaxBlock > time.Hour {
 		p.fail("LIMIT_ACCOUNT_MAX_BLOCK", "must be more than 0 and at most 1h, got %s", l.AccountMaxBlock)

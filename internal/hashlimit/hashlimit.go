@@ -17,10 +17,13 @@
 // for cheap requests and a limit of 1 wastes half of the hashing.
 //
 // So the limit follows the other work. Every request counts as other work
-// (Middleware, Track) except while it is inside Do, waiting for or running
-// a hash. The effective limit is MaxInFlight minus one for each piece of
-// other work in flight, but not below MinInFlight: each cheap request in
-// flight gets a core, and logins keep making progress. A running hash is
+// (Middleware, Track) once its body has arrived (the HTTP edge reads bodies
+// before any handler runs, so a slow client holds nothing here), except
+// while it is inside Do, waiting for or running a hash. The effective limit
+// is MaxInFlight minus one for each piece of other work in flight, but
+// other work never reserves more than half the slots, and the limit is
+// never below MinInFlight: cheap requests get cores, and logins keep at
+// least half of the hashing capacity however much else is in flight. A running hash is
 // never stopped; a lower limit only holds back the next one. That costs
 // little: a cheap request is over in about a millisecond, and its end lets
 // the waiter start at once.
@@ -32,14 +35,6 @@
 // (default 50 ms). Only work that did not hash sets the linger: the parts
 // of a login around its own hash do not, so logins alone still run
 // MaxInFlight hashes.
-//
-// When other work wants more cores than the floor leaves it (on 2 cores:
-// two or more cheap requests in flight while one hash runs), the floor
-// itself gives way: after each hash, the next waits half a hash's time
-// before it may start, unless the other work thins out first. Hashing then
-// holds its last core two thirds of the time, and busy cheap traffic gets
-// a share of that core as well; without it, cheap requests on 2 cores
-// would keep barely half of their throughput during a flood.
 //
 // A waiter is served in arrival order. Do refuses at once when MaxQueue
 // hashes already wait, or when the queue ahead, at the current limit and
@@ -66,9 +61,9 @@ type Options struct {
 	// MaxInFlight is the limit on hashes running while nothing else is in
 	// flight. Default runtime.GOMAXPROCS(0): one per core.
 	MaxInFlight int
-	// MinInFlight is the limit however much other work is in flight,
-	// except for the pauses described in the package doc. Default 1; at
-	// most MaxInFlight.
+	// MinInFlight is the limit however much other work is in flight. It
+	// is at least half of MaxInFlight (rounded up), the share other work
+	// may never take, and at most MaxInFlight.
 	MinInFlight int
 	// MaxQueue is how many hashes may wait for a slot. Default
 	// 4*MaxInFlight; negative means none may wait.
@@ -91,7 +86,6 @@ type Limiter struct {
 	queue     []*waiter // hashes waiting, oldest first
 	other     int       // tracked work in flight outside Do
 	lastOther time.Time // when work that did not hash last ended
-	lastEnd   time.Time // when a hash last ended
 	perHash   time.Duration
 	wakeAt    time.Time // when a pending timer calls dispatch, if any
 	stats     Stats
@@ -108,10 +102,7 @@ func New(o Options) *Limiter {
 	if l.max <= 0 {
 		l.max = runtime.GOMAXPROCS(0)
 	}
-	if l.min <= 0 {
-		l.min = 1
-	}
-	l.min = min(l.min, l.max)
+	l.min = min(max(l.min, l.max-l.max/2), l.max)
 	switch {
 	case l.maxQueue == 0:
 		l.maxQueue = 4 * l.max
@@ -199,7 +190,7 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	}
 	w := &waiter{ready: make(chan struct{})}
 	l.queue = append(l.queue, w)
-	l.dispatch(now) // arms a wake-up if only time (linger, pause) holds w back
+	l.dispatch(now) // arms a wake-up if only the linger holds w back
 	l.mu.Unlock()
 
 	timer := time.NewTimer(l.maxWait)
@@ -247,7 +238,6 @@ func (l *Limiter) run(fn func(), tr *tracker) error {
 		l.inFlight--
 		l.stats.Completed++
 		l.observe(end.Sub(start))
-		l.lastEnd = end
 		// Hand the slot on before the caller counts as other work again:
 		// what remains of its request is short, and counting it would
 		// hold the slot empty meanwhile.
@@ -259,36 +249,18 @@ func (l *Limiter) run(fn func(), tr *tracker) error {
 }
 
 // limit returns the effective limit: one core held back per piece of other
-// work in flight, or one while the linger lasts, down to l.min; and one
-// fewer than that during the pause after a hash when other work wants more
-// cores than it has.
+// work in flight, or one while the linger lasts, down to l.min.
 func (l *Limiter) limit(now time.Time) int {
 	reserved := l.other
 	if reserved == 0 && l.lingering(now) {
 		reserved = 1
 	}
-	lim := l.max - reserved
-	if lim >= l.min {
-		return lim
-	}
-	if l.pausing(now) {
-		return l.min - 1
-	}
-	return l.min
+	return max(l.max-reserved, l.min)
 }
 
 func (l *Limiter) lingering(now time.Time) bool {
 	return l.linger > 0 && !l.lastOther.IsZero() && now.Before(l.lastOther.Add(l.linger))
 }
-
-func (l *Limiter) pausing(now time.Time) bool {
-	return !l.lastEnd.IsZero() && now.Before(l.lastEnd.Add(l.pause()))
-}
-
-// pause is how long hashing gives way after a hash while other work is
-// short of cores: half a hash, so hashes then hold a core two thirds of
-// the time.
-func (l *Limiter) pause() time.Duration { return l.perHash / 2 }
 
 // dispatch starts waiters, oldest first, while the limit allows.
 func (l *Limiter) dispatch(now time.Time) {
@@ -305,15 +277,10 @@ func (l *Limiter) dispatch(now time.Time) {
 		return
 	}
 	// Nothing else would wake the queue when only time holds it back: the
-	// end of the linger or of a pause.
+	// end of the linger.
 	var at time.Time
 	if l.other == 0 && l.lingering(now) {
 		at = l.lastOther.Add(l.linger)
-	}
-	if l.pausing(now) {
-		if end := l.lastEnd.Add(l.pause()); at.IsZero() || end.Before(at) {
-			at = end
-		}
 	}
 	if at.IsZero() || (!l.wakeAt.IsZero() && !at.Before(l.wakeAt)) {
 		return

@@ -94,8 +94,10 @@ func TestNewDefaults(t *testing.T) {
 		q    int
 		wait time.Duration
 	}{
-		{name: "zero", in: Options{}, max: procs, min: 1, q: 4 * procs, wait: 2 * time.Second},
-		{name: "explicit", in: Options{MaxInFlight: 8, MinInFlight: 3, MaxQueue: 5, MaxWait: time.Second}, max: 8, min: 3, q: 5, wait: time.Second},
+		{name: "zero", in: Options{}, max: procs, min: procs - procs/2, q: 4 * procs, wait: 2 * time.Second},
+		{name: "explicit", in: Options{MaxInFlight: 8, MinInFlight: 5, MaxQueue: 5, MaxWait: time.Second}, max: 8, min: 5, q: 5, wait: time.Second},
+		{name: "min below half", in: Options{MaxInFlight: 8, MinInFlight: 3}, max: 8, min: 4, q: 32, wait: 2 * time.Second},
+		{name: "odd max", in: Options{MaxInFlight: 5}, max: 5, min: 3, q: 20, wait: 2 * time.Second},
 		{name: "min above max", in: Options{MaxInFlight: 2, MinInFlight: 5}, max: 2, min: 2, q: 8, wait: 2 * time.Second},
 		{name: "no queue", in: Options{MaxInFlight: 2, MaxQueue: -1}, max: 2, min: 1, q: 0, wait: 2 * time.Second},
 	}
@@ -255,6 +257,7 @@ func TestAdaptiveLimit(t *testing.T) {
 		{name: "one other on 2", opts: Options{MaxInFlight: 2}, tracked: 1, wantLimit: 1},
 		{name: "never below min", opts: Options{MaxInFlight: 2}, tracked: 5, wantLimit: 1},
 		{name: "one core per other", opts: Options{MaxInFlight: 8}, tracked: 3, wantLimit: 5},
+		{name: "other work takes at most half", opts: Options{MaxInFlight: 8}, tracked: 7, wantLimit: 4},
 		{name: "raised min", opts: Options{MaxInFlight: 8, MinInFlight: 6}, tracked: 3, wantLimit: 6},
 		{name: "fixed", opts: Options{MaxInFlight: 2, MinInFlight: 2}, tracked: 1, wantLimit: 2},
 	}
@@ -332,56 +335,22 @@ func TestLinger(t *testing.T) {
 	})
 }
 
-func TestPause(t *testing.T) {
-	t.Run("gives way while other work is short of cores", func(t *testing.T) {
-		l := New(noLinger(Options{MaxInFlight: 2, MaxWait: time.Hour}))
-		a, b := l.Track(), l.Track() // two pieces of other work, one free core
-		if err := l.Do(context.Background(), func() {}); err != nil {
-			t.Fatalf("Do = %v", err)
-		}
-		l.mu.Lock()
-		l.perHash = time.Hour // the pause after that hash lasts
-		l.mu.Unlock()
-		if s := l.Stats(); s.Limit != 0 {
-			t.Fatalf("Limit in the pause = %d, want 0", s.Limit)
-		}
-		c := start(t, context.Background(), l)
-		waitFor(t, l, "a waiter", func(s Stats) bool { return s.Waiting == 1 })
-		if c.running() {
-			t.Fatal("hash runs in the pause")
-		}
-		b() // one core now suffices for the other work: no pause
-		<-c.started
-		a()
-	})
-	t.Run("not when a core suffices", func(t *testing.T) {
-		l := New(noLinger(Options{MaxInFlight: 2}))
+// TestHalfForHashing: however much other work is in flight, hashing keeps
+// half the slots: a hash starts at once while other work holds the rest.
+func TestHalfForHashing(t *testing.T) {
+	l := New(noLinger(Options{MaxInFlight: 2, MaxWait: time.Hour}))
+	for range 10 {
 		defer l.Track()()
-		if err := l.Do(context.Background(), func() {}); err != nil {
-			t.Fatalf("Do = %v", err)
-		}
-		l.mu.Lock()
-		l.perHash = time.Hour
-		l.mu.Unlock()
-		if s := l.Stats(); s.Limit != 1 {
-			t.Errorf("Limit = %d, want 1", s.Limit)
-		}
-	})
-	t.Run("ends by itself", func(t *testing.T) {
-		l := New(noLinger(Options{MaxInFlight: 2, MaxWait: time.Hour}))
-		defer l.Track()()
-		defer l.Track()()
-		if err := l.Do(context.Background(), func() { time.Sleep(time.Millisecond) }); err != nil {
-			t.Fatalf("Do = %v", err)
-		}
-		// Nothing but the end of the pause happens now.
-		c := start(t, context.Background(), l)
-		select {
-		case <-c.started:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("hash never started; stats %+v", l.Stats())
-		}
-	})
+	}
+	c := start(t, context.Background(), l)
+	select {
+	case <-c.started:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("hash did not start with 10 pieces of other work; stats %+v", l.Stats())
+	}
+	if s := l.Stats(); s.Limit != 1 {
+		t.Errorf("Limit = %d, want 1 of 2", s.Limit)
+	}
 }
 
 func TestFIFO(t *testing.T) {

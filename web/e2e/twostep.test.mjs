@@ -333,6 +333,20 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await expectPage('/app/login');
   });
 
+  step('a verified number cannot be registered again: PHONE_TAKEN at the phone', async () => {
+    const { page } = env;
+    await page.goto(`${env.base}/app/register`);
+    await page.getByLabel('Email').fill(`other-${email}`);
+    await page.getByLabel('Password').fill(password);
+    await page.getByLabel('Mobile phone number').fill(phone);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    const error = page.locator('#phone-error');
+    await error.filter({ hasText: /belongs to another account/ }).waitFor();
+    assert.equal(await page.getByLabel('Mobile phone number').getAttribute('aria-invalid'), 'true');
+    await shot('08b-register-phone-taken');
+    await page.goto(`${env.base}/app/login`);
+  });
+
   step('an expired challenge sends the person back to sign in, saying why', async () => {
     const { page } = env;
     await signIn();

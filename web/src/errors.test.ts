@@ -98,6 +98,7 @@ describe('codes', () => {
   it.each([
     'BAD_USER_INPUT',
     'EMAIL_TAKEN',
+    'PHONE_TAKEN',
     'INVALID_CREDENTIALS',
     'INVALID_OTP',
     'MFA_TOKEN_INVALID',
@@ -147,6 +148,13 @@ describe('splitByField', () => {
       password: 'Password is too common.',
       email: 'An account with this email already exists. Sign in instead, or use another email.',
     });
+    expect(got.formProblem).toBeNull();
+  });
+
+  it('puts PHONE_TAKEN at phone', () => {
+    const problems = problemsOf(graphQLErrors({ message: 'x', extensions: { code: 'PHONE_TAKEN', field: 'phone' } }));
+    const got = splitByField(problems, ['email', 'password', 'phone']);
+    expect(got.fieldErrors).toEqual({ phone: 'This phone number belongs to another account. Use another number.' });
     expect(got.formProblem).toBeNull();
   });
 

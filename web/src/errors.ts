@@ -28,6 +28,7 @@ const ourSide = 'Something went wrong on our side. Try again.';
 const messages = {
   BAD_USER_INPUT: 'Check this value.',
   EMAIL_TAKEN: 'An account with this email already exists. Sign in instead, or use another email.',
+  PHONE_TAKEN: 'This phone number belongs to another account. Use another number.',
   INVALID_CREDENTIALS: 'The email or password is wrong.',
   INVALID_OTP: ({ attemptsLeft }) => {
     if (attemptsLeft === undefined) return 'That code is wrong.';
@@ -146,7 +147,7 @@ export function hasCode(problems: readonly Problem[], ...codes: ErrorCode[]): bo
 }
 
 // Codes that are about one input even when the server names no field.
-const impliedField: Partial<Record<ErrorCode, string>> = { EMAIL_TAKEN: 'email', INVALID_OTP: 'code' };
+const impliedField: Partial<Record<ErrorCode, string>> = { EMAIL_TAKEN: 'email', PHONE_TAKEN: 'phone', INVALID_OTP: 'code' };
 
 /**
  * splitByField puts each problem that belongs to one of fields at that field

@@ -80,6 +80,12 @@ describe('Register', () => {
     expect(await screen.findByText(/already exists/)).toHaveProperty('id', 'email-error');
   });
 
+  it('shows PHONE_TAKEN at the phone field', async () => {
+    renderApp('/register', fakeServer({ Register: () => gqlError('PHONE_TAKEN') }));
+    press('Create account');
+    expect(await screen.findByText(/belongs to another account/)).toHaveProperty('id', 'phone-error');
+  });
+
   it('sends a normalised phone number and then asks the person to sign in', async () => {
     const server = fakeServer({ Register: () => ({ data: { register: { __typename: 'RegisterPayload', user } } }) });
     renderApp('/register', server);

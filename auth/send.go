@@ -1,0 +1,70 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twostep/twostep/auth/input"
+	"github.com/twostep/twostep/store"
+)
+
+// sendCode sends a code to u's number for a login whose password was
+// right, and returns the verification. Before anything goes out:
+//
+//   - the number must still be allowed (SMS_ALLOWED_COUNTRY_CODES may have
+//     narrowed since registration);
+//   - an account that has not verified its number sends nothing to a
+//     number another account has verified;
+//   - the send is charged to its budgets, all or none (chargeSend);
+//   - pending challenges of other accounts on the number end, and their
+//     verifications are canceled, so this challenge gets a verification of
+//     its own: a code, and five checks, nobody else has used.
+//
+// A login refused here has passed the password, so it spends its attempt
+// (att): "right password, refused" must cost what a wrong one costs, and it
+// is logged for the account's owner.
+func (s *Service) sendCode(ctx context.Context, u *store.User, att *attempt) (Verification, error) {
+	if _, err := s.phones.Normalize(u.Phone); err != nil {
+		att.spend()
+		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
+		return Verification{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
+	}
+	if !u.PhoneVerified {
+		owner, err := s.store.PhoneOwner(ctx, u.Phone)
+		switch {
+		case err == nil && owner != u.ID:
+			att.spend()
+			s.log.WarnContext(ctx, "code not sent", "reason", "phone verified by another account", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
+			return Verification{}, errPhoneTaken(nil)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return Verification{}, storeErr(err)
+		}
+	}
+	if err := s.chargeSend(ctx, u, input.CallingCode(u.Phone)); err != nil {
+		att.spend()
+		var ae *Error
+		if errors.As(err, &ae) && ae.Code == CodeRateLimited {
+			s.log.WarnContext(ctx, "login blocked by a send limit", "user_id", u.ID, "limit", ae.Limit, "phone", input.MaskPhone(u.Phone))
+		}
+		return Verification{}, err
+	}
+	live, err := s.store.LiveChallenges(ctx, u.Phone, s.now())
+	if err != nil {
+		return Verification{}, storeErr(err)
+	}
+	for _, c := range live {
+		if c.UserID == u.ID || c.VerificationSID == "" {
+			continue // our own may share it: the same person's code
+		}
+		if err := s.otp.CancelVerification(ctx, c.VerificationSID); err != nil {
+			// The new challenge still ends the old one; only the
+			// provider's count of checks may carry over.
+			s.log.WarnContext(ctx, "cancel verification failed", "challenge_id", c.ID, "err", err)
+		}
+	}
+	v, err := s.otp.StartVerification(ctx, u.Phone)
+	if err != nil {
+		return Verification{}, s.verifyErr(ctx, "start", u.Phone, err)
+	}
+	return v, nil
+}
