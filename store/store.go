@@ -57,6 +57,30 @@ type Challenge struct {
 	ConsumedAt      time.Time // zero until the challenge is completed
 }
 
+// Session is one sign-in, from a completed login until it is revoked or
+// expires. Its refresh tokens are derived from Secret and Counter (see
+// package auth); the store keeps no token.
+type Session struct {
+	ID            string
+	UserID        string
+	Secret        []byte
+	Counter       int64     // of the current refresh token
+	RotatedAt     time.Time // when Counter last moved
+	AMR           string    // authentication methods, comma-separated
+	UserAgent     string
+	IPAddress     string
+	CreatedAt     time.Time
+	LastUsedAt    time.Time
+	IdleExpiresAt time.Time // ends unless refreshed before
+	ExpiresAt     time.Time // ends at the latest
+	RevokedAt     time.Time // zero while live
+}
+
+// Live reports whether the session can be used at now.
+func (s *Session) Live(now time.Time) bool {
+	return s.RevokedAt.IsZero() && now.Before(s.ExpiresAt) && now.Before(s.IdleExpiresAt)
+}
+
 // Budget is one fixed-window budget of Max events per Window under Key.
 type Budget struct {
 	Key    string
@@ -78,13 +102,15 @@ type Counter struct {
 type Store interface {
 	Users
 	Challenges
+	Sessions
 	Limits
 
 	// Ping reports whether the database answers. It returns an error
 	// wrapping ErrUnavailable if not.
 	Ping(ctx context.Context) error
-	// DeleteExpired removes challenges, counters and attempts that expired
-	// before now and returns how many rows went.
+	// DeleteExpired removes challenges, counters, attempts and sessions
+	// that expired (or, for sessions, were revoked) before now and returns
+	// how many rows went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	// Close releases the database. The Store must not be used after.
 	Close() error
@@ -133,6 +159,39 @@ type Challenges interface {
 	// another user owns the number, it changes nothing and returns
 	// ErrPhoneTaken: of two users confirming one number, one wins.
 	CompleteChallenge(ctx context.Context, id string, now time.Time) error
+}
+
+// Sessions are the sign-ins.
+type Sessions interface {
+	// CreateSession inserts s. Its id, secret and times must be set.
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByID returns the session with id in whatever state it is, or
+	// ErrNotFound.
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// RotateSession moves the refresh counter of a live session from from
+	// to from+1 as one conditional step, setting RotatedAt and LastUsedAt
+	// to now and IdleExpiresAt to idleExpires, and returns the session as
+	// updated. It returns ErrNotFound, changing nothing, if the session is
+	// not live at now or its counter is no longer from: of concurrent
+	// rotations from one counter, exactly one succeeds, on any replica.
+	RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time) (*Session, error)
+	// RevokeSessions revokes, at now, the live sessions of userID that
+	// match: the one with id only, or all but the one with except (except
+	// "": all). It returns how many it revoked.
+	RevokeSessions(ctx context.Context, userID string, match SessionMatch, now time.Time) (int, error)
+	// UserSessions returns the live sessions of userID, newest first.
+	UserSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// UserBySession returns the user userID if sessionID is a live session
+	// of theirs at now, in one query (the one every authenticated request
+	// makes), or ErrNotFound.
+	UserBySession(ctx context.Context, userID, sessionID string, now time.Time) (*User, error)
+}
+
+// SessionMatch chooses sessions for RevokeSessions: ID alone, or all but
+// Except.
+type SessionMatch struct {
+	ID     string
+	Except string
 }
 
 // Limits are the shared state of rate limits and account blocks.

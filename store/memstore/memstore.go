@@ -30,6 +30,7 @@ type DB struct {
 	counters   map[string]store.Counter
 	attempts   map[string][]attempt // by key, oldest first
 	owners     map[string]string    // verified phone -> user id
+	sessions   map[string]*store.Session
 }
 
 type attempt struct {
@@ -48,6 +49,7 @@ func New() *DB {
 		counters:   map[string]store.Counter{},
 		attempts:   map[string][]attempt{},
 		owners:     map[string]string{},
+		sessions:   map[string]*store.Session{},
 	}
 }
 
@@ -287,6 +289,12 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	for k, c := range db.counters {
 		if c.ResetAt.Before(now) {
 			delete(db.counters, k)
+			n++
+		}
+	}
+	for id, s := range db.sessions {
+		if s.ExpiresAt.Before(now) || s.IdleExpiresAt.Before(now) || (!s.RevokedAt.IsZero() && s.RevokedAt.Before(now)) {
+			delete(db.sessions, id)
 			n++
 		}
 	}

@@ -13,8 +13,9 @@ import (
 // compile each one again every time. database/sql prepares a Stmt on each
 // connection it runs on and keeps it there.
 type stmts struct {
-	userByID, userByEmail, challengeByTokenHash *sql.Stmt // readers
-	hit, countChallengeAttempt                  *sql.Stmt // writer
+	userByID, userByEmail, userBySession *sql.Stmt // readers
+	challengeByTokenHash                 *sql.Stmt
+	hit, countChallengeAttempt           *sql.Stmt // writer
 }
 
 func (db *DB) prepare(ctx context.Context) error {
@@ -29,6 +30,7 @@ func (db *DB) prepare(ctx context.Context) error {
 	}{
 		{&db.stmts.userByID, db.r, `SELECT ` + userColumns + ` FROM users WHERE id = $1`},
 		{&db.stmts.userByEmail, db.r, `SELECT ` + userColumns + ` FROM users WHERE email = $1`},
+		{&db.stmts.userBySession, db.r, userBySessionSQL},
 		{&db.stmts.challengeByTokenHash, db.r, `SELECT ` + challengeColumns + ` FROM challenges WHERE token_hash = $1`},
 		{&db.stmts.hit, db.w, hit},
 		{&db.stmts.countChallengeAttempt, db.w, `UPDATE challenges SET attempts = attempts + 1
@@ -46,7 +48,7 @@ func (db *DB) prepare(ctx context.Context) error {
 
 func (s *stmts) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.userByID, s.userByEmail, s.challengeByTokenHash, s.hit, s.countChallengeAttempt} {
+	for _, st := range []*sql.Stmt{s.userByID, s.userByEmail, s.userBySession, s.challengeByTokenHash, s.hit, s.countChallengeAttempt} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -69,6 +71,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 		`DELETE FROM challenges WHERE expires_at < $1`,
 		`DELETE FROM counters WHERE reset_at < $1`,
 		`DELETE FROM attempts WHERE expires_at < $1`,
+		`DELETE FROM sessions WHERE expires_at < $1 OR idle_expires_at < $1 OR revoked_at < $1`,
 	} {
 		res, err := tx.ExecContext(ctx, q, millis(now))
 		if err != nil {

@@ -52,6 +52,13 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"CompleteChallengeClaimsPhone", testCompleteChallengeClaimsPhone},
 		{"ConcurrentPhoneClaims", testConcurrentPhoneClaims},
 		{"Charge", testCharge},
+		{"CreateSession", testCreateSession},
+		{"RotateSession", testRotateSession},
+		{"ConcurrentRotateSession", testConcurrentRotateSession},
+		{"RevokeSessions", testRevokeSessions},
+		{"UserSessions", testUserSessions},
+		{"UserBySession", testUserBySession},
+		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"ConcurrentCharge", testConcurrentCharge},
 	}
 	for _, tt := range tests {
@@ -97,6 +104,12 @@ func testDeadlineExceeded(t *testing.T, s store.Store) {
 		}},
 		{"ReleaseAttempt", func() error { return s.ReleaseAttempt(ctx, "k", "id") }},
 		{"PhoneOwner", func() error { _, err := s.PhoneOwner(ctx, u.Phone); return err }},
+		{"CreateSession", func() error { return s.CreateSession(ctx, sessionFor(u)) }},
+		{"SessionByID", func() error { _, err := s.SessionByID(ctx, "id"); return err }},
+		{"RotateSession", func() error { _, err := s.RotateSession(ctx, "id", 0, t0(), t0()); return err }},
+		{"RevokeSessions", func() error { _, err := s.RevokeSessions(ctx, u.ID, store.SessionMatch{}, t0()); return err }},
+		{"UserSessions", func() error { _, err := s.UserSessions(ctx, u.ID, t0()); return err }},
+		{"UserBySession", func() error { _, err := s.UserBySession(ctx, u.ID, "id", t0()); return err }},
 		{"LiveChallenges", func() error { _, err := s.LiveChallenges(ctx, u.Phone, t0()); return err }},
 		{"Charge", func() error {
 			_, _, err := s.Charge(ctx, []store.Budget{{Key: "k", Max: 1, Window: time.Minute}}, t0())
