@@ -37,12 +37,17 @@ func TestEndToEndHappyPath(t *testing.T) {
 	}
 
 	a := srv.Verify(t, l.MFAToken, phone)
-	if a.TokenType != "Bearer" || a.ExpiresIn != 3600 || a.User.ID != u.ID || !a.User.PhoneVerified {
-		t.Fatalf("verifyOtp = %+v, want Bearer, 3600s, verified user %s", a, u.ID)
+	// ACCESS_TOKEN_TTL defaults to 15 minutes; the session behind it lasts
+	// (SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE) as long as it is refreshed.
+	if a.TokenType != "Bearer" || a.ExpiresIn != 900 || a.User.ID != u.ID || !a.User.PhoneVerified || a.RefreshToken == "" {
+		t.Fatalf("verifyOtp = %+v, want Bearer, 900s, a refresh token, verified user %s", a, u.ID)
+	}
+	if want := srv.Clock.Now().Add(14 * 24 * time.Hour); !a.RefreshExpiresAt.Equal(want) {
+		t.Errorf("refreshExpiresAt = %v, want %v (14 days idle)", a.RefreshExpiresAt, want)
 	}
 	now := srv.Clock.Now().Unix()
 	claims := decodeClaims(t, a.AccessToken)
-	for k, want := range map[string]any{"sub": u.ID, "iss": "twostep", "aud": []any{"twostep"}, "iat": float64(now), "exp": float64(now + 3600), "amr": []any{"pwd", "sms", "mfa"}} {
+	for k, want := range map[string]any{"sub": u.ID, "iss": "twostep", "aud": []any{"twostep"}, "iat": float64(now), "exp": float64(now + 900), "amr": []any{"pwd", "sms", "mfa"}} {
 		if got := claims[k]; fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("claim %s = %v, want %v", k, got, want)
 		}

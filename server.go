@@ -4,6 +4,7 @@
 //	twostep [-env-file=PATH]   serve (configuration from the environment and .env)
 //	twostep verify-emulator    run the local Twilio Verify emulator
 //	twostep bench              compare me with a plain net/http handler over loopback
+//	twostep keygen             print a fresh signing key (JWK) for JWT_SIGNING_KEYS
 package main
 
 //go:generate go tool gqlgen generate
@@ -25,6 +26,7 @@ import (
 	"github.com/twostep/twostep/internal/app"
 	"github.com/twostep/twostep/internal/bench"
 	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/internal/keygen"
 	"github.com/twostep/twostep/twilioverify/emulator"
 )
 
@@ -35,6 +37,7 @@ type command func(ctx context.Context, args []string, getenv func(string) string
 var commands = map[string]command{
 	"verify-emulator": emulator.Main,
 	"bench":           bench.Main,
+	"keygen":          keygen.Main,
 }
 
 // errUsage is a mistake on the command line: exit status 2.

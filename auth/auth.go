@@ -66,6 +66,7 @@ type Options struct {
 	BcryptCost   int           // default DefaultBcryptCost
 	HashLimiter  HashLimiter   // nil: unbounded
 	Limits       *Limits       // nil: DefaultLimits(); otherwise used as given
+	Sessions     SessionConfig // Secret is required
 	ChallengeTTL time.Duration // default DefaultChallengeTTL
 	MaxAttempts  int           // default DefaultMaxAttempts
 	Now          func() time.Time
@@ -81,6 +82,7 @@ type Service struct {
 	cost         int
 	hashLimiter  HashLimiter
 	limits       Limits
+	sessions     SessionConfig
 	challengeTTL time.Duration
 	maxAttempts  int
 	now          func() time.Time
@@ -109,6 +111,10 @@ func New(o Options) (*Service, error) {
 	if err := limits.Validate(); err != nil {
 		return nil, err
 	}
+	sessions, err := o.Sessions.withDefaults()
+	if err != nil {
+		return nil, err
+	}
 	if o.ChallengeTTL <= 0 {
 		o.ChallengeTTL = DefaultChallengeTTL
 	}
@@ -133,38 +139,13 @@ func New(o Options) (*Service, error) {
 		cost:         o.BcryptCost,
 		hashLimiter:  o.HashLimiter,
 		limits:       limits,
+		sessions:     sessions,
 		challengeTTL: o.ChallengeTTL,
 		maxAttempts:  o.MaxAttempts,
 		now:          o.Now,
 		log:          o.Logger,
 		dummyHash:    dummy,
 	}, nil
-}
-
-// Authenticate verifies an access token and returns its claims. It returns
-// an *Error with CodeUnauthenticated for anything but a valid access token.
-func (s *Service) Authenticate(ctx context.Context, token string) (*Claims, error) {
-	if token == "" {
-		return nil, errUnauthenticated(errors.New("auth: no token"))
-	}
-	c, err := s.tokens.Verify(token)
-	if err != nil {
-		return nil, errUnauthenticated(err)
-	}
-	return c, nil
-}
-
-// User returns the user with id. It returns an *Error with
-// CodeUnauthenticated if the user no longer exists.
-func (s *Service) User(ctx context.Context, id string) (*User, error) {
-	u, err := s.store.UserByID(ctx, id)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errUnauthenticated(err)
-		}
-		return nil, storeErr(err)
-	}
-	return userOf(u), nil
 }
 
 // Ready reports whether the store answers.

@@ -11,17 +11,18 @@ type Code string
 
 // The error codes of the API contract.
 const (
-	CodeBadUserInput       Code = "BAD_USER_INPUT"
-	CodeEmailTaken         Code = "EMAIL_TAKEN"
-	CodePhoneTaken         Code = "PHONE_TAKEN"
-	CodeInvalidCredentials Code = "INVALID_CREDENTIALS"
-	CodeInvalidOTP         Code = "INVALID_OTP"
-	CodeMFATokenInvalid    Code = "MFA_TOKEN_INVALID"
-	CodeRateLimited        Code = "RATE_LIMITED"
-	CodeOTPDeliveryFailed  Code = "OTP_DELIVERY_FAILED"
-	CodeUnauthenticated    Code = "UNAUTHENTICATED"
-	CodeUnavailable        Code = "SERVICE_UNAVAILABLE"
-	CodeInternal           Code = "INTERNAL_SERVER_ERROR"
+	CodeBadUserInput        Code = "BAD_USER_INPUT"
+	CodeEmailTaken          Code = "EMAIL_TAKEN"
+	CodePhoneTaken          Code = "PHONE_TAKEN"
+	CodeInvalidCredentials  Code = "INVALID_CREDENTIALS"
+	CodeInvalidOTP          Code = "INVALID_OTP"
+	CodeMFATokenInvalid     Code = "MFA_TOKEN_INVALID"
+	CodeRateLimited         Code = "RATE_LIMITED"
+	CodeOTPDeliveryFailed   Code = "OTP_DELIVERY_FAILED"
+	CodeUnauthenticated     Code = "UNAUTHENTICATED"
+	CodeRefreshTokenInvalid Code = "REFRESH_TOKEN_INVALID"
+	CodeUnavailable         Code = "SERVICE_UNAVAILABLE"
+	CodeInternal            Code = "INTERNAL_SERVER_ERROR"
 )
 
 // Error is a failure a client may be told about. Message is written for
@@ -55,6 +56,10 @@ func errInvalidCredentials() error {
 
 func errMFATokenInvalid(cause error) error {
 	return &Error{Code: CodeMFATokenInvalid, Message: "This sign-in attempt has expired or was already used. Please sign in again.", Err: cause}
+}
+
+func errRefreshInvalid(cause error) error {
+	return &Error{Code: CodeRefreshTokenInvalid, Message: "This session has ended. Please sign in again.", Err: cause}
 }
 
 func errUnauthenticated(cause error) error {

@@ -27,6 +27,7 @@ type Limits struct {
 	RegisterPerIP Limit
 	LoginPerIP    Limit
 	VerifyPerIP   Limit
+	RefreshPerIP  Limit
 
 	// AccountFreeFailures failed password or code attempts of one account
 	// are free; each further one doubles a temporary block, from one
@@ -84,7 +85,7 @@ func (l Limits) Validate() error {
 	for _, ip := range []struct {
 		name string
 		l    Limit
-	}{{"RegisterPerIP", l.RegisterPerIP}, {"LoginPerIP", l.LoginPerIP}, {"VerifyPerIP", l.VerifyPerIP}} {
+	}{{"RegisterPerIP", l.RegisterPerIP}, {"LoginPerIP", l.LoginPerIP}, {"VerifyPerIP", l.VerifyPerIP}, {"RefreshPerIP", l.RefreshPerIP}} {
 		if ip.l.Max < 0 || (ip.l.On() && ip.l.Window <= 0) {
 			return fmt.Errorf("auth: limit %s: %d per %s: want a window for a positive maximum", ip.name, ip.l.Max, ip.l.Window)
 		}
@@ -138,6 +139,8 @@ func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 		l = s.limits.LoginPerIP
 	case "verify":
 		l = s.limits.VerifyPerIP
+	case "refresh":
+		l = s.limits.RefreshPerIP
 	}
 	if err := s.hit(ctx, action+"_per_ip", ipKey(action, ip), l); err != nil {
 		return err

@@ -161,20 +161,15 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 
 // VerifyInput is the code step.
 type VerifyInput struct {
-	MFAToken string
-	Code     string
-	ClientIP string
-}
-
-// AuthResult is a completed login.
-type AuthResult struct {
-	AccessToken string
-	ExpiresIn   time.Duration
-	User        *User
+	MFAToken  string
+	Code      string
+	ClientIP  string
+	UserAgent string // kept with the session it starts
 }
 
 // VerifyOTP checks the code for the challenge behind mfaToken and, when the
-// provider approves it, consumes the challenge and issues an access token.
+// provider approves it, consumes the challenge and starts a session: an
+// access token and a refresh token.
 // It returns an *Error with CodeMFATokenInvalid (unknown, expired, used or
 // out of attempts), CodeInvalidOTP (with AttemptsLeft), CodeRateLimited,
 // CodeOTPDeliveryFailed or CodeBadUserInput. Of concurrent right answers on
@@ -243,11 +238,11 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	token, _, err := s.tokens.Issue(u.ID, amrPasswordAndSMS)
+	res, err := s.startSession(ctx, u, amrPasswordAndSMS, in.ClientIP, in.UserAgent)
 	if err != nil {
 		return nil, err
 	}
 	s.clearAttempts(ctx, acct)
-	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID, "challenge_id", c.ID)
-	return &AuthResult{AccessToken: token, ExpiresIn: s.tokens.TTL(), User: userOf(u)}, nil
+	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID, "challenge_id", c.ID, "session_id", res.SessionID)
+	return res, nil
 }

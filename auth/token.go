@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -17,9 +16,6 @@ import (
 // token.
 const AccessTokenType = "at+jwt"
 
-// MinSecretLen is the shortest HS256 key accepted, in bytes.
-const MinSecretLen = 32
-
 // leeway absorbs clock skew between replicas and other services.
 const leeway = 30 * time.Second
 
@@ -29,11 +25,23 @@ type Claims struct {
 	jwt.RegisteredClaims
 	// AMR lists the authentication methods used (RFC 8176).
 	AMR []string `json:"amr"`
+	// SID is the session the token belongs to; empty in tokens issued
+	// before sessions existed.
+	SID string `json:"sid,omitempty"`
 }
 
-// Tokens issues and verifies HS256 access tokens.
+// TokenConfig configures NewTokens.
+type TokenConfig struct {
+	Keys     *SigningKeys // required
+	Issuer   string       // iss, required
+	Audience string       // aud, required
+	TTL      time.Duration
+	Now      func() time.Time // default time.Now
+}
+
+// Tokens issues and verifies access tokens.
 type Tokens struct {
-	secret   []byte
+	keys     *SigningKeys
 	issuer   string
 	audience string
 	ttl      time.Duration
@@ -42,45 +50,57 @@ type Tokens struct {
 	verified *verifiedTokens
 }
 
-// NewTokens returns a Tokens that signs with secret. It returns an error if
-// the secret is shorter than MinSecretLen, issuer or audience is empty, or
-// ttl is not positive.
-func NewTokens(secret []byte, issuer, audience string, ttl time.Duration, now func() time.Time) (*Tokens, error) {
+// NewTokens returns a Tokens. It returns an error if the keys, issuer or
+// audience are missing or ttl is not positive.
+func NewTokens(c TokenConfig) (*Tokens, error) {
 	switch {
-	case len(secret) < MinSecretLen:
-		return nil, fmt.Errorf("auth: jwt secret must be at least %d bytes", MinSecretLen)
-	case issuer == "" || audience == "":
+	case c.Keys == nil:
+		return nil, errors.New("auth: token keys are required")
+	case c.Issuer == "" || c.Audience == "":
 		return nil, errors.New("auth: jwt issuer and audience must be set")
-	case ttl <= 0:
+	case c.TTL <= 0:
 		return nil, errors.New("auth: access token ttl must be positive")
 	}
-	if now == nil {
-		now = time.Now
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return &Tokens{
-		secret:   slices.Clone(secret),
-		issuer:   issuer,
-		audience: audience,
-		ttl:      ttl,
-		now:      now,
+		keys:     c.Keys,
+		issuer:   c.Issuer,
+		audience: c.Audience,
+		ttl:      c.TTL,
+		now:      c.Now,
 		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithAudience(audience),
+			jwt.WithValidMethods(c.Keys.algs()),
+			jwt.WithIssuer(c.Issuer),
+			jwt.WithAudience(c.Audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(leeway),
-			jwt.WithTimeFunc(now),
+			jwt.WithTimeFunc(c.Now),
 		),
 		verified: newVerifiedTokens(tokenCacheSize),
 	}, nil
 }
 
+// HS256Tokens returns Tokens that sign and verify with secret alone, for
+// tests and tools.
+func HS256Tokens(secret []byte, issuer, audience string, ttl time.Duration, now func() time.Time) (*Tokens, error) {
+	keys, err := NewSigningKeys(nil, secret)
+	if err != nil {
+		return nil, err
+	}
+	return NewTokens(TokenConfig{Keys: keys, Issuer: issuer, Audience: audience, TTL: ttl, Now: now})
+}
+
 // TTL returns the lifetime of the tokens Issue makes.
 func (t *Tokens) TTL() time.Duration { return t.ttl }
 
-// Issue signs an access token for userID.
-func (t *Tokens) Issue(userID string, amr []string) (token string, expiresAt time.Time, err error) {
+// JWKS returns the public keys other services verify tokens with.
+func (t *Tokens) JWKS() []byte { return t.keys.JWKS() }
+
+// Issue signs an access token for userID in session sessionID.
+func (t *Tokens) Issue(userID, sessionID string, amr []string) (token string, expiresAt time.Time, err error) {
 	now := t.now().Truncate(time.Second)
 	expiresAt = now.Add(t.ttl)
 	jti, err := randomToken(16)
@@ -98,22 +118,28 @@ func (t *Tokens) Issue(userID string, amr []string) (token string, expiresAt tim
 			ID:        jti,
 		},
 		AMR: amr,
+		SID: sessionID,
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
+	method := jwt.SigningMethod(jwt.SigningMethodHS256)
+	if t.keys.signer != nil {
+		method = t.keys.signer.method
+	}
+	tok := jwt.NewWithClaims(method, claims)
 	tok.Header["typ"] = AccessTokenType
-	s, err := tok.SignedString(t.secret)
+	s, err := t.keys.sign(tok)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("auth: sign token: %w", err)
 	}
 	return s, expiresAt, nil
 }
 
-// Verify parses and validates an access token: HS256 only, the "at+jwt"
-// type, a valid signature, iss, aud, exp (required) and iat, with a small
-// leeway. Headers such as kid, jku and jwk are ignored: the key is fixed.
-// A token that verified before and has not expired is recognised by its
-// hash (see verifiedTokens). The claims returned are shared: callers must
-// not change them.
+// Verify parses and validates an access token: an algorithm pinned to a
+// configured key, the "at+jwt" type, a valid signature, iss, aud, exp
+// (required) and iat, with a small leeway. A kid selects only among the
+// configured keys; jku, x5u and jwk are never followed. A token that
+// verified before and has not expired is recognised by its hash (see
+// verifiedTokens). The claims returned are shared: callers must not change
+// them.
 func (t *Tokens) Verify(token string) (*Claims, error) {
 	key := sha256.Sum256([]byte(token))
 	if c, ok := t.verified.get(key, t.now()); ok {
@@ -133,7 +159,7 @@ func (t *Tokens) verify(token string) (*Claims, error) {
 		if typ, _ := tok.Header["typ"].(string); typ != AccessTokenType {
 			return nil, errors.New("auth: not an access token")
 		}
-		return t.secret, nil
+		return t.keys.verificationKey(tok)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: verify token: %w", err)

@@ -7,20 +7,21 @@ import (
 	"github.com/twostep/twostep/auth"
 )
 
-type claimsKey struct{}
+type principalKey struct{}
 
-func newClaimsContext(ctx context.Context, c *auth.Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+func newPrincipalContext(ctx context.Context, p *auth.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// claimsFromContext returns the claims the @auth directive verified. Fields
-// without @auth never reach it, so a missing value is a wiring bug, and it
-// yields empty claims, which find no user.
-func claimsFromContext(ctx context.Context) *auth.Claims {
-	if c, ok := ctx.Value(claimsKey{}).(*auth.Claims); ok {
-		return c
+// principal returns who the @auth directive authenticated. Fields without
+// @auth never reach it, so a missing value is a wiring bug: it panics, and
+// the edge answers INTERNAL_SERVER_ERROR.
+func principal(ctx context.Context) *auth.Principal {
+	p, ok := ctx.Value(principalKey{}).(*auth.Principal)
+	if !ok {
+		panic("graph: principal read outside @auth")
 	}
-	return &auth.Claims{}
+	return p
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>"

@@ -9,14 +9,14 @@ import (
 )
 
 // authDirective implements @auth: the field runs only for a valid access
-// token, whose claims it puts in the context.
+// token of a live session, and finds who it is for in the context.
 func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 	return func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 		token := bearerToken(graphql.GetOperationContext(ctx).Headers.Get("Authorization"))
-		claims, err := svc.Authenticate(ctx, token)
+		p, err := svc.Authenticate(ctx, token)
 		if err != nil {
 			return nil, err
 		}
-		return next(newClaimsContext(ctx, claims))
+		return next(newPrincipalContext(ctx, p))
 	}
 }

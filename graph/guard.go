@@ -20,7 +20,7 @@ const (
 
 // sensitiveFields are the mutations that do expensive or abusable work
 // (bcrypt, SMS, code checks). An operation may hold one of them, once.
-var sensitiveFields = map[string]bool{"register": true, "login": true, "verifyOtp": true}
+var sensitiveFields = map[string]bool{"register": true, "login": true, "verifyOtp": true, "refreshSession": true}
 
 // operationGuard refuses, before any resolver runs, operations that nest
 // deeper than depthLimit, cost more than complexityLimit, carry more than
@@ -85,7 +85,7 @@ func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext
 		return verdict{"The operation is nested too deeply.", errGuardCode}
 	}
 	if n := w.countSensitive(set); n > 1 {
-		return verdict{"An operation may contain at most one of register, login and verifyOtp, once.", errGuardCode}
+		return verdict{"An operation may contain at most one of register, login, verifyOtp and refreshSession, once.", errGuardCode}
 	}
 	if !g.introspection && w.introspects(set) {
 		return verdict{"Introspection is disabled.", errGuardCode}

@@ -11,13 +11,17 @@ import (
 )
 
 type AuthPayload struct {
-	// A JWT (HS256) to send as `Authorization: Bearer <accessToken>`.
+	// A JWT to send as `Authorization: Bearer <accessToken>`.
 	AccessToken string `json:"accessToken"`
 	// Always Bearer.
 	TokenType string `json:"tokenType"`
 	// Lifetime of accessToken in seconds.
-	ExpiresIn int   `json:"expiresIn"`
-	User      *User `json:"user"`
+	ExpiresIn int `json:"expiresIn"`
+	// Opaque and single-use: trade it for the next pair with refreshSession before refreshExpiresAt.
+	RefreshToken string `json:"refreshToken"`
+	// When refreshToken stops working unless used: the session's idle or absolute end, whichever comes first.
+	RefreshExpiresAt time.Time `json:"refreshExpiresAt"`
+	User             *User     `json:"user"`
 }
 
 type LoginInput struct {
@@ -35,10 +39,18 @@ type LoginPayload struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
+type LogoutPayload struct {
+	RevokedSessions int `json:"revokedSessions"`
+}
+
 type Mutation struct {
 }
 
 type Query struct {
+}
+
+type RefreshSessionInput struct {
+	RefreshToken string `json:"refreshToken"`
 }
 
 type RegisterInput struct {
@@ -52,6 +64,24 @@ type RegisterPayload struct {
 	User *User `json:"user"`
 }
 
+type RevokeSessionInput struct {
+	SessionID string `json:"sessionId"`
+}
+
+// One sign-in of a user, from verifyOtp until it ends.
+type Session struct {
+	ID        string    `json:"id"`
+	CreatedAt time.Time `json:"createdAt"`
+	// The last time its refresh token was used.
+	LastUsedAt time.Time `json:"lastUsedAt"`
+	// When it ends at the latest (absolute lifetime).
+	ExpiresAt time.Time `json:"expiresAt"`
+	UserAgent *string   `json:"userAgent,omitempty"`
+	IPAddress *string   `json:"ipAddress,omitempty"`
+	// Whether this is the session of the token making the request.
+	Current bool `json:"current"`
+}
+
 type User struct {
 	ID            string    `json:"id"`
 	Email         string    `json:"email"`
@@ -63,6 +93,63 @@ type User struct {
 type VerifyOtpInput struct {
 	MfaToken string `json:"mfaToken"`
 	Code     string `json:"code"`
+}
+
+type LogoutScope string
+
+const (
+	LogoutScopeCurrent LogoutScope = "CURRENT"
+	LogoutScopeOthers  LogoutScope = "OTHERS"
+	LogoutScopeAll     LogoutScope = "ALL"
+)
+
+var AllLogoutScope = []LogoutScope{
+	LogoutScopeCurrent,
+	LogoutScopeOthers,
+	LogoutScopeAll,
+}
+
+func (e LogoutScope) IsValid() bool {
+	switch e {
+	case LogoutScopeCurrent, LogoutScopeOthers, LogoutScopeAll:
+		return true
+	}
+	return false
+}
+
+func (e LogoutScope) String() string {
+	return string(e)
+}
+
+func (e *LogoutScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LogoutScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LogoutScope", str)
+	}
+	return nil
+}
+
+func (e LogoutScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LogoutScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LogoutScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 type OtpChannel string

@@ -27,5 +27,46 @@ func userModel(u *auth.User) *User {
 	}
 }
 
+func authPayload(res *auth.AuthResult) *AuthPayload {
+	return &AuthPayload{
+		AccessToken:      res.AccessToken,
+		TokenType:        "Bearer",
+		ExpiresIn:        int(res.ExpiresIn.Seconds()),
+		RefreshToken:     res.RefreshToken,
+		RefreshExpiresAt: res.RefreshExpiresAt,
+		User:             userModel(res.User),
+	}
+}
+
+func sessionModel(s auth.SessionInfo) *Session {
+	return &Session{
+		ID:         s.ID,
+		CreatedAt:  s.CreatedAt,
+		LastUsedAt: s.LastUsedAt,
+		ExpiresAt:  s.ExpiresAt,
+		UserAgent:  nonEmpty(s.UserAgent),
+		IPAddress:  nonEmpty(s.IPAddress),
+		Current:    s.Current,
+	}
+}
+
+func logoutScope(s *LogoutScope) auth.LogoutScope {
+	switch {
+	case s == nil || *s == LogoutScopeCurrent:
+		return auth.LogoutCurrent
+	case *s == LogoutScopeOthers:
+		return auth.LogoutOthers
+	default:
+		return auth.LogoutAll
+	}
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
 // clientIP is the address the edge saw for the request behind ctx.
 func clientIP(ctx context.Context) string { return httpedge.FromContext(ctx).ClientIP }

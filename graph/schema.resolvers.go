@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
 // Register is the resolver for the register field.
@@ -46,28 +47,62 @@ func (r *mutationResolver) Login(ctx context.Context, input LoginInput) (*LoginP
 // VerifyOtp is the resolver for the verifyOtp field.
 func (r *mutationResolver) VerifyOtp(ctx context.Context, input VerifyOtpInput) (*AuthPayload, error) {
 	res, err := r.auth.VerifyOTP(ctx, auth.VerifyInput{
-		MFAToken: input.MfaToken,
-		Code:     input.Code,
-		ClientIP: clientIP(ctx),
+		MFAToken:  input.MfaToken,
+		Code:      input.Code,
+		ClientIP:  clientIP(ctx),
+		UserAgent: httpedge.FromContext(ctx).UserAgent,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &AuthPayload{
-		AccessToken: res.AccessToken,
-		TokenType:   "Bearer",
-		ExpiresIn:   int(res.ExpiresIn.Seconds()),
-		User:        userModel(res.User),
-	}, nil
+	return authPayload(res), nil
+}
+
+// RefreshSession is the resolver for the refreshSession field.
+func (r *mutationResolver) RefreshSession(ctx context.Context, input RefreshSessionInput) (*AuthPayload, error) {
+	res, err := r.auth.Refresh(ctx, auth.RefreshInput{RefreshToken: input.RefreshToken, ClientIP: clientIP(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	return authPayload(res), nil
+}
+
+// Logout is the resolver for the logout field.
+func (r *mutationResolver) Logout(ctx context.Context, scope *LogoutScope) (*LogoutPayload, error) {
+	n, err := r.auth.Logout(ctx, principal(ctx), logoutScope(scope))
+	if err != nil {
+		return nil, err
+	}
+	return &LogoutPayload{RevokedSessions: n}, nil
+}
+
+// RevokeSession is the resolver for the revokeSession field.
+func (r *mutationResolver) RevokeSession(ctx context.Context, input RevokeSessionInput) (*LogoutPayload, error) {
+	n, err := r.auth.RevokeSession(ctx, principal(ctx), input.SessionID)
+	if err != nil {
+		return nil, err
+	}
+	return &LogoutPayload{RevokedSessions: n}, nil
 }
 
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*User, error) {
-	u, err := r.auth.User(ctx, claimsFromContext(ctx).Subject)
+	// @auth has read the user, in the one query that also checked the
+	// session.
+	return userModel(principal(ctx).User), nil
+}
+
+// Sessions is the resolver for the sessions field.
+func (r *queryResolver) Sessions(ctx context.Context) ([]*Session, error) {
+	list, err := r.auth.Sessions(ctx, principal(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return userModel(u), nil
+	out := make([]*Session, len(list))
+	for i, x := range list {
+		out[i] = sessionModel(x)
+	}
+	return out, nil
 }
 
 // Mutation returns MutationResolver implementation.

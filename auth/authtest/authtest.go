@@ -29,6 +29,9 @@ const Password = "correct horse battery staple"
 // Secret is the HS256 key of the tokens New makes.
 const Secret = "authtest-secret-authtest-secret!!!"
 
+// RefreshSecret is the key of the refresh tokens New makes.
+const RefreshSecret = "authtest-refresh-secret-authtest-refresh!"
+
 // Clock is a time source that moves only when told. It is safe for
 // concurrent use.
 type Clock struct {
@@ -85,6 +88,8 @@ type Options struct {
 	Region  string      // default region for national numbers, default US
 	Allowed []int       // SMS calling codes; nil: all
 	Logger  *slog.Logger
+	// Session lifetimes; zero fields take auth's defaults.
+	SessionIdle, SessionMaxAge, ReuseInterval time.Duration
 }
 
 // Env is an auth.Service and the fakes behind it.
@@ -122,7 +127,7 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 	if o.Region == "" {
 		o.Region = "US"
 	}
-	tokens, err := auth.NewTokens([]byte(Secret), "twostep", "twostep", time.Hour, e.Clock.Now)
+	tokens, err := auth.HS256Tokens([]byte(Secret), "twostep", "twostep", time.Hour, e.Clock.Now)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -141,6 +146,7 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		Limits:      o.Limits,
 		Now:         e.Clock.Now,
 		Logger:      o.Logger,
+		Sessions:    auth.SessionConfig{Secret: []byte(RefreshSecret), IdleTimeout: o.SessionIdle, MaxAge: o.SessionMaxAge, ReuseInterval: o.ReuseInterval},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -48,6 +48,7 @@ type App struct {
 	now     func() time.Time
 	db      *sqlstore.DB
 	svc     *auth.Service
+	tokens  *auth.Tokens
 	limiter *hashlimit.Limiter
 	handler http.Handler
 	closers []func()
@@ -72,8 +73,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 			a.Close()
 		}
 	}()
-	if cfg.JWTSecretGenerated {
-		a.log.Warn("JWT_SECRET not set: using a random secret for this process; tokens die with it (development only)")
+	if cfg.SigningKeysGenerated {
+		a.log.Warn("neither JWT_SIGNING_KEYS nor JWT_SECRET set: signing access tokens with a random Ed25519 key of this process; tokens die with it (development only)")
+	}
+	if cfg.RefreshSecretGenerated {
+		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a random one for this process; sessions die with it (development only)")
 	}
 	a.db, err = openStore(ctx, cfg, a.log)
 	if err != nil {
@@ -88,9 +92,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	}
 	a.closers = append(a.closers, stopOTP)
 
-	tokens, err := auth.NewTokens(cfg.JWTSecret, cfg.JWTIssuer, cfg.JWTAudience, cfg.AccessTokenTTL, o.Now)
+	keys, err := signingKeys(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("config: JWT_SECRET: %w", err)
+		return nil, err
+	}
+	a.tokens, err = auth.NewTokens(auth.TokenConfig{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL, Now: o.Now})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	phones, err := input.NewPhones(cfg.PhoneRegion, cfg.SMSCountries)
 	if err != nil {
@@ -101,13 +109,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	a.svc, err = auth.New(auth.Options{
 		Store:       a.db,
 		OTP:         otp,
-		Tokens:      tokens,
+		Tokens:      a.tokens,
 		Phones:      phones,
 		BcryptCost:  cfg.BcryptCost,
 		HashLimiter: a.limiter,
 		Limits:      &limits,
 		Now:         o.Now,
 		Logger:      a.log,
+		Sessions: auth.SessionConfig{
+			Secret:        cfg.RefreshSecret,
+			IdleTimeout:   cfg.SessionIdleTimeout,
+			MaxAge:        cfg.SessionMaxAge,
+			ReuseInterval: cfg.RefreshReuseInterval,
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -119,6 +133,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		RequestTimeout: cfg.RequestTimeout,
 	}, a.routes())
 	return a, nil
+}
+
+// signingKeys returns the access-token keys of cfg, or a fresh key for
+// this process in development without any.
+func signingKeys(cfg *config.Config) (*auth.SigningKeys, error) {
+	if cfg.SigningKeysGenerated {
+		return auth.GenerateSigningKeys()
+	}
+	keys, err := auth.NewSigningKeys(cfg.SigningKeys, cfg.JWTSecret)
+	if err != nil {
+		return nil, fmt.Errorf("config: JWT_SIGNING_KEYS, JWT_SECRET: %w", err)
+	}
+	return keys, nil
 }
 
 // Handler returns the server's HTTP handler: every route behind the edge.

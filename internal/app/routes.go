@@ -25,6 +25,16 @@ func (a *App) routes() http.Handler {
 		Logger:        a.log,
 		Introspection: !a.cfg.Production,
 	})))
+	jwks := a.tokens.JWKS()
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		// The public keys of access tokens, for other services to verify
+		// them with; caches may keep them ten minutes (key rotation waits
+		// that long before a new key signs).
+		h := w.Header()
+		h.Set("Content-Type", "application/jwk-set+json")
+		h.Set("Cache-Control", "public, max-age=600")
+		_, _ = w.Write(jwks)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpedge.WriteJSON(w, http.StatusOK, []byte(`{"status":"ok"}`))
 	})

@@ -51,6 +51,7 @@ func Defaults() map[string]string {
 	return map[string]string{
 		"BCRYPT_COST":          "4",
 		"JWT_SECRET":           "apptest-secret-apptest-secret-apptest!",
+		"REFRESH_TOKEN_SECRET": "apptest-refresh-secret-apptest-refresh!",
 		"LIMIT_PHONE_COOLDOWN": "0",
 		"LOG_LEVEL":            "debug",
 	}
@@ -220,5 +221,6 @@ func Production() map[string]string {
 		"BCRYPT_COST":               "10",
 		"SMS_ALLOWED_COUNTRY_CODES": "all",
 		"TWILIO_API_URL":            "https://127.0.0.1:1",
+		"REFRESH_TOKEN_SECRET":      "apptest-refresh-secret-apptest-refresh!",
 	}
 }

@@ -8,13 +8,9 @@ package bench
 import (
 	"bufio"
 	"context"
-	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +18,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/internal/app"
@@ -52,11 +46,16 @@ type Options struct {
 	// ProfileDir, if set, receives a CPU profile of each child
 	// (plain-N.pprof, twostep-N.pprof for round N).
 	ProfileDir string
+	// Alg is the access tokens' algorithm: HS256 (JWT_SECRET, the
+	// default), EdDSA or ES256 (JWT_SIGNING_KEYS). Both servers verify
+	// with it.
+	Alg string
 }
 
 // Result holds the requests per second of every round.
 type Result struct {
 	Conns          int
+	Alg            string
 	Plain, Twostep []float64
 }
 
@@ -67,8 +66,8 @@ func (r Result) Ratio() float64 { return median(r.Twostep) / median(r.Plain) }
 func (Result) Median(rounds []float64) float64 { return median(rounds) }
 
 func (r Result) String() string {
-	return fmt.Sprintf("me over loopback, %d connections: plain net/http %.0f req/s, twostep %.0f req/s, ratio %.2f (rounds: plain %s, twostep %s)",
-		r.Conns, median(r.Plain), median(r.Twostep), r.Ratio(), rounds(r.Plain), rounds(r.Twostep))
+	return fmt.Sprintf("me over loopback, %d connections, %s tokens: plain net/http %.0f req/s, twostep %.0f req/s, ratio %.2f (rounds: plain %s, twostep %s)",
+		r.Conns, r.Alg, median(r.Plain), median(r.Twostep), r.Ratio(), rounds(r.Plain), rounds(r.Twostep))
 }
 
 func rounds(xs []float64) string {
@@ -95,9 +94,11 @@ func median(xs []float64) float64 {
 const (
 	secret     = "bench-secret-bench-secret-bench-secret!"
 	userID     = "0190a0d0-0000-7000-8000-000000000001"
+	sessionID  = "0190a0d0-0000-7000-8000-000000000002"
 	meQuery    = `{"query":"{ me { id email phone phoneVerified createdAt } }"}`
 	envRole    = "TWOSTEP_BENCH_ROLE"
 	envDBURL   = "TWOSTEP_BENCH_DATABASE_URL"
+	envKeys    = "TWOSTEP_BENCH_SIGNING_KEYS"
 	envProfile = "TWOSTEP_BENCH_CPUPROFILE"
 )
 
@@ -118,24 +119,27 @@ func Loopback(ctx context.Context, o Options) (Result, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	if o.Alg == "" {
+		o.Alg = auth.AlgHS256
+	}
 	dir, err := os.MkdirTemp("", "twostep-bench-")
 	if err != nil {
 		return Result{}, err
 	}
 	defer os.RemoveAll(dir)
 	dbURL := "sqlite:" + filepath.Join(dir, "twostep.db")
-	token, err := fixture(ctx, dbURL)
+	fx, err := newFixture(ctx, dbURL, o.Alg)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Conns: o.Conns}
+	res := Result{Conns: o.Conns, Alg: o.Alg}
 	for round := range o.Rounds {
 		order := []string{RolePlain, RoleTwostep}
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
 		for _, role := range order {
-			rps, err := measure(ctx, o, role, round, dbURL, token)
+			rps, err := measure(ctx, o, role, round, fx)
 			if err != nil {
 				return Result{}, fmt.Errorf("bench: %s: %w", role, err)
 			}
@@ -150,32 +154,58 @@ func Loopback(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// fixture creates the database with one verified user and returns an
-// access token for it.
-func fixture(ctx context.Context, dbURL string) (string, error) {
+// fixture is what both servers share: a database with one verified user
+// and a live session, the keys, and an access token of that session.
+type fixture struct {
+	dbURL string
+	keys  []byte // JWT_SIGNING_KEYS, nil for HS256
+	token string
+}
+
+func newFixture(ctx context.Context, dbURL, alg string) (*fixture, error) {
+	fx := &fixture{dbURL: dbURL}
+	var secretKey []byte
+	if alg == auth.AlgHS256 {
+		secretKey = []byte(secret)
+	} else {
+		jwk, err := auth.GenerateJWK(alg, true)
+		if err != nil {
+			return nil, err
+		}
+		fx.keys = []byte(`{"keys":[` + string(jwk) + `]}`)
+	}
+	keys, err := auth.NewSigningKeys(fx.keys, secretKey)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sqlstore.Open(ctx, dbURL, sqlstore.Options{})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer db.Close()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	err = db.CreateUser(ctx, &store.User{ID: userID, Email: "bench@example.com", PasswordHash: "$2a$04$x",
 		Phone: "+14155550100", PhoneVerified: true, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	tokens, err := auth.NewTokens([]byte(secret), "twostep", "twostep", time.Hour, nil)
+	err = db.CreateSession(ctx, &store.Session{ID: sessionID, UserID: userID, Secret: []byte("bench"), RotatedAt: now,
+		AMR: "pwd,sms,mfa", CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	token, _, err := tokens.Issue(userID, []string{"pwd", "sms", "mfa"})
-	return token, err
+	tokens, err := auth.NewTokens(auth.TokenConfig{Keys: keys, Issuer: "twostep", Audience: "twostep", TTL: time.Hour})
+	if err != nil {
+		return nil, err
+	}
+	fx.token, _, err = tokens.Issue(userID, sessionID, []string{"pwd", "sms", "mfa"})
+	return fx, err
 }
 
 // measure starts the server of role, loads it and stops it.
-func measure(ctx context.Context, o Options, role string, round int, dbURL, token string) (float64, error) {
+func measure(ctx context.Context, o Options, role string, round int, fx *fixture) (float64, error) {
 	cmd := o.Spawn(role)
-	cmd.Env = append(os.Environ(), envRole+"="+role, envDBURL+"="+dbURL)
+	cmd.Env = append(os.Environ(), envRole+"="+role, envDBURL+"="+fx.dbURL, envKeys+"="+string(fx.keys))
 	if o.ProfileDir != "" {
 		cmd.Env = append(cmd.Env, envProfile+"="+filepath.Join(o.ProfileDir, fmt.Sprintf("%s-%d.pprof", role, round+1)))
 	}
@@ -204,7 +234,7 @@ func measure(ctx context.Context, o Options, role string, round int, dbURL, toke
 	go func() { _, _ = io.Copy(io.Discard, out) }()
 	addr = strings.TrimSpace(addr)
 	req := fmt.Sprintf("POST /graphql HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nAuthorization: Bearer %s\r\nContent-Length: %d\r\n\r\n%s",
-		addr, token, len(meQuery), meQuery)
+		addr, fx.token, len(meQuery), meQuery)
 	r, err := load{addr: addr, req: []byte(req), want: []byte(`"me":{"id":"` + userID), conns: o.Conns}.run(ctx, o.Warmup, o.Duration, cmd.Process.Pid)
 	if err != nil {
 		return 0, err
@@ -221,7 +251,7 @@ func ChildRole(getenv func(string) string) string { return getenv(envRole) }
 // Child runs the server of role on a loopback port until ctx ends. It
 // prints the address it listens on as its first line of stdout.
 func Child(ctx context.Context, role string, getenv func(string) string, stdout io.Writer) error {
-	dbURL := getenv(envDBURL)
+	dbURL, keys := getenv(envDBURL), getenv(envKeys)
 	if path := getenv(envProfile); path != "" {
 		f, err := os.Create(path)
 		if err != nil {
@@ -237,10 +267,18 @@ func Child(ctx context.Context, role string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	var srv interface {
+		Serve(context.Context, net.Listener) error
+	}
 	switch role {
 	case RoleTwostep:
 		// Exactly what main serves, configured from the environment.
-		env := map[string]string{"DATABASE_URL": dbURL, "JWT_SECRET": secret, "LOG_LEVEL": "warn"}
+		env := map[string]string{"DATABASE_URL": dbURL, "LOG_LEVEL": "warn"}
+		if keys != "" {
+			env["JWT_SIGNING_KEYS"] = keys
+		} else {
+			env["JWT_SECRET"] = secret
+		}
 		cfg, err := config.Load(func(k string) string { return env[k] })
 		if err != nil {
 			return err
@@ -251,88 +289,19 @@ func Child(ctx context.Context, role string, getenv func(string) string, stdout 
 			return err
 		}
 		defer a.Close()
-		fmt.Fprintln(stdout, ln.Addr())
-		return a.Serve(ctx, ln)
+		srv = a
 	case RolePlain:
-		path, ok := strings.CutPrefix(dbURL, "sqlite:")
-		if !ok {
-			return fmt.Errorf("bench: plain server needs a sqlite: URL, got %q", dbURL)
-		}
-		h, closeDB, err := plainHandler(ctx, path)
+		p, err := newPlain(ctx, dbURL, keys)
 		if err != nil {
 			return err
 		}
-		defer closeDB()
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			<-ctx.Done()
-			_ = srv.Close()
-		}()
-		fmt.Fprintln(stdout, ln.Addr())
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
+		defer p.close()
+		srv = p
+	default:
+		return fmt.Errorf("bench: unknown role %q", role)
 	}
-	return fmt.Errorf("bench: unknown role %q", role)
-}
-
-// plainHandler is the reference: the bare net/http handler one would
-// write for `me` without twostep, straight on golang-jwt and database/sql
-// with the same driver. It checks the access token as twostep's contract
-// says (HS256 pinned, typ at+jwt, iss, aud, exp required, 30 s leeway) on
-// every request, reads the user with the same query from a prepared
-// statement, and writes the same JSON.
-func plainHandler(ctx context.Context, path string) (http.Handler, func(), error) {
-	db, err := sql.Open("sqlite", path+"?_pragma=query_only(1)&_pragma=busy_timeout(5000)")
-	if err != nil {
-		return nil, nil, err
-	}
-	db.SetMaxOpenConns(4)
-	stmt, err := db.PrepareContext(ctx, `SELECT id, email, phone, phone_verified, created_at FROM users WHERE id = $1`)
-	if err != nil {
-		db.Close()
-		return nil, nil, err
-	}
-	parser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer("twostep"), jwt.WithAudience("twostep"),
-		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(30*time.Second))
-	key := func(t *jwt.Token) (any, error) {
-		if typ, _ := t.Header["typ"].(string); typ != "at+jwt" {
-			return nil, errors.New("not an access token")
-		}
-		return []byte(secret), nil
-	}
-	type user struct {
-		ID            string    `json:"id"`
-		Email         string    `json:"email"`
-		Phone         string    `json:"phone"`
-		PhoneVerified bool      `json:"phoneVerified"`
-		CreatedAt     time.Time `json:"createdAt"`
-	}
-	type response struct {
-		Data struct {
-			Me user `json:"me"`
-		} `json:"data"`
-	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var claims jwt.RegisteredClaims
-		if _, err := parser.ParseWithClaims(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), &claims, key); err != nil {
-			http.Error(w, `{"errors":[{"message":"unauthenticated"}]}`, http.StatusUnauthorized)
-			return
-		}
-		var resp response
-		var created int64
-		u := &resp.Data.Me
-		if err := stmt.QueryRowContext(r.Context(), claims.Subject).Scan(&u.ID, &u.Email, &u.Phone, &u.PhoneVerified, &created); err != nil {
-			http.Error(w, `{"errors":[{"message":"internal"}]}`, http.StatusInternalServerError)
-			return
-		}
-		u.CreatedAt = time.UnixMilli(created).UTC()
-		b, _ := json.Marshal(resp)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(b)
-	})
-	return h, func() { stmt.Close(); db.Close() }, nil
+	fmt.Fprintln(stdout, ln.Addr())
+	return srv.Serve(ctx, ln)
 }
 
 func perRequest(d time.Duration, n int64) float64 {

@@ -24,6 +24,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	fs.DurationVar(&o.Warmup, "warmup", 1e9, "warm-up before each measurement")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds (each measures both servers)")
 	fs.StringVar(&o.ProfileDir, "cpuprofile", "", "write a CPU profile of each server to this `directory`")
+	fs.StringVar(&o.Alg, "alg", "HS256", "access tokens' algorithm: HS256, EdDSA or ES256")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

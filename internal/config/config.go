@@ -4,7 +4,6 @@
 package config
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -38,12 +37,24 @@ type Config struct {
 	DBStmtTimeout    time.Duration
 	DBStartupTimeout time.Duration
 
-	JWTSecret          []byte
-	JWTSecretGenerated bool
-	JWTIssuer          string
-	JWTAudience        string
-	AccessTokenTTL     time.Duration
-	BcryptCost         int
+	// Keys of access tokens: a JWK Set (JWT_SIGNING_KEYS or the file
+	// JWT_SIGNING_KEYS_FILE) and an HS256 secret (JWT_SECRET), either or
+	// both; in development with neither, SigningKeysGenerated is set and
+	// the app makes a key per process.
+	SigningKeys          []byte
+	JWTSecret            []byte
+	SigningKeysGenerated bool
+	// RefreshSecret (REFRESH_TOKEN_SECRET) keys refresh tokens; random per
+	// process in development when unset (RefreshSecretGenerated).
+	RefreshSecret          []byte
+	RefreshSecretGenerated bool
+	SessionIdleTimeout     time.Duration
+	SessionMaxAge          time.Duration
+	RefreshReuseInterval   time.Duration
+	JWTIssuer              string
+	JWTAudience            string
+	AccessTokenTTL         time.Duration
+	BcryptCost             int
 
 	TwilioAccountSID string
 	TwilioAuthToken  string
@@ -107,22 +118,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.DBStmtTimeout = p.duration("DB_STATEMENT_TIMEOUT", 5*time.Second)
 	c.DBStartupTimeout = p.duration("DB_STARTUP_TIMEOUT", time.Minute)
 
-	secret := p.str("JWT_SECRET", "")
-	switch {
-	case secret == "" && c.Production:
-		p.fail("JWT_SECRET", "is required in production (at least %d bytes)", auth.MinSecretLen)
-	case secret == "":
-		c.JWTSecret = make([]byte, 32)
-		_, _ = rand.Read(c.JWTSecret)
-		c.JWTSecretGenerated = true
-	case len(secret) < auth.MinSecretLen:
-		p.fail("JWT_SECRET", "must be at least %d bytes, got %d", auth.MinSecretLen, len(secret))
-	default:
-		c.JWTSecret = []byte(secret)
-	}
+	c.readKeys(&p)
 	c.JWTIssuer = p.str("JWT_ISSUER", "twostep")
 	c.JWTAudience = p.str("JWT_AUDIENCE", "twostep")
-	c.AccessTokenTTL = p.duration("ACCESS_TOKEN_TTL", time.Hour)
+	c.AccessTokenTTL = p.duration("ACCESS_TOKEN_TTL", 15*time.Minute)
 	if c.AccessTokenTTL > 24*time.Hour {
 		p.fail("ACCESS_TOKEN_TTL", "must be at most 24h, got %s", c.AccessTokenTTL)
 	}
@@ -239,6 +238,7 @@ func limits(p *parser) auth.Limits {
 	ip("LIMIT_REGISTER_PER_IP", &l.RegisterPerIP)
 	ip("LIMIT_LOGIN_PER_IP", &l.LoginPerIP)
 	ip("LIMIT_VERIFY_PER_IP", &l.VerifyPerIP)
+	ip("LIMIT_REFRESH_PER_IP", &l.RefreshPerIP)
 	l.AccountFreeFailures = p.int("LIMIT_ACCOUNT_FREE_FAILURES", l.AccountFreeFailures, 1, 1000)
 	l.AccountMaxBlock = p.duration("LIMIT_ACCOUNT_MAX_BLOCK", l.AccountMaxBlock)
 	l.AccountPerHour = p.int("LIMIT_ACCOUNT_FAILURES_PER_HOUR", l.AccountPerHour, 1, 100)

@@ -11,9 +11,15 @@ const (
   login(input: {email: $email, password: $password}) { mfaToken channel sentTo expiresAt }
 }`
 	VerifyOp = `mutation($mfaToken: String!, $code: String!) {
-  verifyOtp(input: {mfaToken: $mfaToken, code: $code}) { accessToken tokenType expiresIn user { id email phoneVerified } }
+  verifyOtp(input: {mfaToken: $mfaToken, code: $code}) { accessToken tokenType expiresIn refreshToken refreshExpiresAt user { id email phoneVerified } }
 }`
-	MeOp = `{ me { id email phone phoneVerified createdAt } }`
+	MeOp      = `{ me { id email phone phoneVerified createdAt } }`
+	RefreshOp = `mutation($refreshToken: String!) {
+  refreshSession(input: {refreshToken: $refreshToken}) { accessToken tokenType expiresIn refreshToken refreshExpiresAt user { id email phoneVerified } }
+}`
+	LogoutOp        = `mutation($scope: LogoutScope) { logout(scope: $scope) { revokedSessions } }`
+	RevokeSessionOp = `mutation($id: ID!) { revokeSession(input: {sessionId: $id}) { revokedSessions } }`
+	SessionsOp      = `{ sessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`
 )
 
 // RegisterVars, LoginVars and VerifyVars are the variables of the ops above.
@@ -48,10 +54,12 @@ type Login struct {
 	ExpiresAt time.Time `json:"expiresAt"`
 }
 
-// Auth is verifyOtp's payload.
+// Auth is verifyOtp's and refreshSession's payload.
 type Auth struct {
-	AccessToken string `json:"accessToken"`
-	TokenType   string `json:"tokenType"`
-	ExpiresIn   int    `json:"expiresIn"`
-	User        User   `json:"user"`
+	AccessToken      string    `json:"accessToken"`
+	TokenType        string    `json:"tokenType"`
+	ExpiresIn        int       `json:"expiresIn"`
+	RefreshToken     string    `json:"refreshToken"`
+	RefreshExpiresAt time.Time `json:"refreshExpiresAt"`
+	User             User      `json:"user"`
 }
