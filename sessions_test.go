@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
 )
@@ -158,11 +159,21 @@ func TestRefreshRaceAcrossReplicas(t *testing.T) {
 // (verifyWithJWKS, the README's Go example).
 func TestJWKS(t *testing.T) {
 	t.Parallel()
-	var key strings.Builder
+	var key, set strings.Builder
 	if err := run(t.Context(), []string{"keygen", "-alg", "ES256"}, func(string) string { return "" }, &key, io.Discard); err != nil {
 		t.Fatalf("twostep keygen = %v", err)
 	}
-	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"JWT_SECRET": "", "JWT_SIGNING_KEYS": key.String()}})
+	var jwk struct{ Kty, Crv, Alg, Kid, D string }
+	if err := json.Unmarshal([]byte(key.String()), &jwk); err != nil || jwk.Kty != "EC" || jwk.Crv != "P-256" || jwk.Alg != "ES256" || jwk.Kid == "" || jwk.D == "" {
+		t.Fatalf("twostep keygen -alg ES256 = %s, %v, want a private P-256 JWK with a kid", key.String(), err)
+	}
+	if err := run(t.Context(), []string{"keygen", "-set"}, func(string) string { return "" }, &set, io.Discard); err != nil {
+		t.Fatalf("twostep keygen -set = %v", err)
+	}
+	if _, err := auth.NewSigningKeys([]byte(set.String()), nil); err != nil {
+		t.Fatalf("twostep keygen -set = %s: not usable as JWT_SIGNING_KEYS: %v", set.String(), err)
+	}
+	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"JWT_SECRET": "", "JWT_SIGNING_KEYS": `{"keys":[` + key.String() + `]}`}})
 	resp, err := http.Get(srv.URL + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
