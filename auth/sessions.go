@@ -170,12 +170,16 @@ func parseRefreshToken(tok string) (sid string, n int64, mac []byte, ok bool) {
 	if len(parts) != 3 {
 		return "", 0, nil, false
 	}
+	// One spelling per token: "+1" and "01" parse as 1 but were never issued.
 	n, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || strconv.FormatInt(n, 10) != parts[1] {
 		return "", 0, nil, false
 	}
-	mac, err = base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil || len(mac) != sha256.Size || uuid.Validate(parts[0]) != nil {
+	mac, err = base64.RawURLEncoding.Strict().DecodeString(parts[2])
+	if err != nil || len(mac) != sha256.Size {
+		return "", 0, nil, false
+	}
+	if id, err := uuid.Parse(parts[0]); err != nil || id.String() != parts[0] {
 		return "", 0, nil, false
 	}
 	return parts[0], n, mac, true
