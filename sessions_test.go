@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
@@ -156,7 +158,7 @@ func TestRefreshRaceAcrossReplicas(t *testing.T) {
 // TestJWKS: with JWT_SIGNING_KEYS, tokens are signed by the signing key
 // and /.well-known/jwks.json serves the public keys, cacheable, with no
 // private member; a service that knows only that URL verifies the tokens
-// (verifyWithJWKS, the README's Go example).
+// (twostepKeys, the README's Go example).
 func TestJWKS(t *testing.T) {
 	t.Parallel()
 	var key, set strings.Builder
@@ -184,11 +186,42 @@ func TestJWKS(t *testing.T) {
 		t.Fatalf("GET /.well-known/jwks.json = %s %v, want the public ES256 key, cacheable for 10 minutes", body, resp.Header)
 	}
 	tok := srv.SignIn(t, "ada@example.com", apptest.NextPhone())
-	claims, err := verifyWithJWKS(srv.URL+"/.well-known/jwks.json", tok)
+	keys := &twostepKeys{url: srv.URL + "/.well-known/jwks.json"}
+	claims, err := keys.verify(tok)
 	if err != nil || claims.SID == "" || claims.Subject == "" || fmt.Sprint(claims.AMR) != "[pwd sms mfa]" {
-		t.Fatalf("verifyWithJWKS = %+v, %v, want sub, sid and amr", claims, err)
+		t.Fatalf("verify = %+v, %v, want sub, sid and amr", claims, err)
 	}
-	if _, err := verifyWithJWKS(srv.URL+"/.well-known/jwks.json", tok[:len(tok)-4]+"AAAA"); err == nil {
-		t.Errorf("verifyWithJWKS(tampered) = nil error")
+	// Forgeries: a changed signature; the claims re-signed with HS256 keyed
+	// by the public key (algorithm confusion); alg none; an unknown kid.
+	parts := strings.Split(tok, ".")
+	var header map[string]any
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[0])
+	_ = json.Unmarshal(raw, &header)
+	pub, err := keys.key(header["kid"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubJSON, _ := pub.Public().MarshalJSON()
+	forge := func(alg jwt.SigningMethod, key any, kid string) string {
+		var mc jwt.MapClaims
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		_ = json.Unmarshal(payload, &mc)
+		ft := jwt.NewWithClaims(alg, mc)
+		ft.Header["typ"], ft.Header["kid"] = "at+jwt", kid
+		s, err := ft.SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for name, bad := range map[string]string{
+		"tampered signature":            tok[:len(tok)-4] + "AAAA",
+		"HS256 keyed by the public key": forge(jwt.SigningMethodHS256, pubJSON, header["kid"].(string)),
+		"alg none":                      forge(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, header["kid"].(string)),
+		"unknown kid":                   forge(jwt.SigningMethodHS256, []byte("0123456789abcdef0123456789abcdef"), "not-a-kid"),
+	} {
+		if _, err := keys.verify(bad); err == nil {
+			t.Errorf("verify(%s) = nil error", name)
+		}
 	}
 }
