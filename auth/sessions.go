@@ -223,7 +223,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (*AuthResult, er
 	}
 	switch {
 	case n == sess.Counter:
-		rotated, err := s.store.RotateSession(ctx, sid, n, now, minTime(now.Add(s.sessions.IdleTimeout), sess.ExpiresAt))
+		rotated, err := s.store.RotateSession(ctx, sid, n, now, minTime(now.Add(s.sessions.IdleTimeout), sess.ExpiresAt), in.ClientIP)
 		if err == nil {
 			s.log.InfoContext(ctx, "session refreshed", "user_id", sess.UserID, "session_id", sid)
 			return s.refreshed(ctx, rotated)

@@ -170,11 +170,12 @@ type Sessions interface {
 	SessionByID(ctx context.Context, id string) (*Session, error)
 	// RotateSession moves the refresh counter of a live session from from
 	// to from+1 as one conditional step, setting RotatedAt and LastUsedAt
-	// to now and IdleExpiresAt to idleExpires, and returns the session as
-	// updated. It returns ErrNotFound, changing nothing, if the session is
+	// to now, IdleExpiresAt to idleExpires and IPAddress to ip (unless ip
+	// is empty: the address the session was last used from), and returns
+	// the session as updated. It returns ErrNotFound, changing nothing, if the session is
 	// not live at now or its counter is no longer from: of concurrent
 	// rotations from one counter, exactly one succeeds, on any replica.
-	RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time) (*Session, error)
+	RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time, ip string) (*Session, error)
 	// RevokeSessions revokes, at now, the live sessions of userID that
 	// match: the one with id only, or all but the one with except (except
 	// "": all). It returns how many it revoked.

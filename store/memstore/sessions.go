@@ -49,7 +49,7 @@ func (db *DB) SessionByID(ctx context.Context, id string) (*store.Session, error
 }
 
 // RotateSession moves a live session's counter from from to from+1.
-func (db *DB) RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time) (*store.Session, error) {
+func (db *DB) RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time, ip string) (*store.Session, error) {
 	if err := db.lock(ctx, "rotate session"); err != nil {
 		return nil, err
 	}
@@ -60,6 +60,9 @@ func (db *DB) RotateSession(ctx context.Context, id string, from int64, now, idl
 	}
 	s.Counter++
 	s.RotatedAt, s.LastUsedAt, s.IdleExpiresAt = ms(now), ms(now), ms(idleExpires)
+	if ip != "" {
+		s.IPAddress = ip
+	}
 	return copySession(s), nil
 }
 

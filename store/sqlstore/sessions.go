@@ -44,13 +44,14 @@ func (db *DB) SessionByID(ctx context.Context, id string) (*store.Session, error
 
 // RotateSession moves a live session's counter from from to from+1 in one
 // conditional statement.
-func (db *DB) RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time) (*store.Session, error) {
+func (db *DB) RotateSession(ctx context.Context, id string, from int64, now, idleExpires time.Time, ip string) (*store.Session, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
 	s, err := scanSession(db.w.QueryRowContext(ctx, `UPDATE sessions
-		SET counter = counter + 1, rotated_at = $3, last_used_at = $3, idle_expires_at = $4
+		SET counter = counter + 1, rotated_at = $3, last_used_at = $3, idle_expires_at = $4,
+			ip_address = COALESCE(NULLIF($5, ''), ip_address)
 		WHERE id = $1 AND counter = $2 AND `+liveSession("$3")+`
-		RETURNING `+sessionColumns, id, from, millis(now), millis(idleExpires)))
+		RETURNING `+sessionColumns, id, from, millis(now), millis(idleExpires), ip))
 	if err != nil {
 		return nil, db.wrap("rotate session", err)
 	}

@@ -77,17 +77,22 @@ func testRotateSession(t *testing.T, s store.Store) {
 	u := newUser(t, s)
 	ss := newSession(t, s, u)
 	now := t0().Add(time.Minute)
-	got, err := s.RotateSession(ctx, ss.ID, 0, now, now.Add(time.Hour))
+	got, err := s.RotateSession(ctx, ss.ID, 0, now, now.Add(time.Hour), "198.51.100.7")
 	if err != nil {
 		t.Fatalf("RotateSession(0) = %v", err)
 	}
-	ss.Counter, ss.RotatedAt, ss.LastUsedAt, ss.IdleExpiresAt = 1, now, now, now.Add(time.Hour)
+	ss.Counter, ss.RotatedAt, ss.LastUsedAt, ss.IdleExpiresAt, ss.IPAddress = 1, now, now, now.Add(time.Hour), "198.51.100.7"
 	checkSession(t, got, ss)
-	if _, err := s.RotateSession(ctx, ss.ID, 0, now, now.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RotateSession(ctx, ss.ID, 0, now, now.Add(time.Hour), "203.0.113.9"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RotateSession(stale counter) = %v, want %v", err, store.ErrNotFound)
 	}
 	stored, _ := s.SessionByID(ctx, ss.ID)
 	checkSession(t, stored, ss)
+	// No address (a caller that has none): the last one stays.
+	if got, err = s.RotateSession(ctx, ss.ID, 1, now, now.Add(time.Hour), ""); err != nil || got.IPAddress != "198.51.100.7" {
+		t.Fatalf("RotateSession(1, no ip) = %+v, %v, want the address kept", got, err)
+	}
+	ss.Counter = 2
 
 	for _, tt := range []struct {
 		name    string
@@ -112,7 +117,7 @@ func testRotateSession(t *testing.T, s store.Store) {
 			} else {
 				id = "missing"
 			}
-			if _, err := s.RotateSession(ctx, id, 0, tt.now, tt.now.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
+			if _, err := s.RotateSession(ctx, id, 0, tt.now, tt.now.Add(time.Hour), ""); !errors.Is(err, store.ErrNotFound) {
 				t.Errorf("RotateSession(%s) = %v, want %v", tt.name, err, store.ErrNotFound)
 			}
 		})
@@ -124,7 +129,7 @@ func testConcurrentRotateSession(t *testing.T, s store.Store) {
 	ss := newSession(t, s, newUser(t, s))
 	now := t0().Add(time.Minute)
 	errs := parallel(s, n, func(int) error {
-		_, err := s.RotateSession(t.Context(), ss.ID, 0, now, now.Add(time.Hour))
+		_, err := s.RotateSession(t.Context(), ss.ID, 0, now, now.Add(time.Hour), "")
 		return err
 	})
 	var ok int

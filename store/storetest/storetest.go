@@ -106,7 +106,7 @@ func testDeadlineExceeded(t *testing.T, s store.Store) {
 		{"PhoneOwner", func() error { _, err := s.PhoneOwner(ctx, u.Phone); return err }},
 		{"CreateSession", func() error { return s.CreateSession(ctx, sessionFor(u)) }},
 		{"SessionByID", func() error { _, err := s.SessionByID(ctx, "id"); return err }},
-		{"RotateSession", func() error { _, err := s.RotateSession(ctx, "id", 0, t0(), t0()); return err }},
+		{"RotateSession", func() error { _, err := s.RotateSession(ctx, "id", 0, t0(), t0(), ""); return err }},
 		{"RevokeSessions", func() error { _, err := s.RevokeSessions(ctx, u.ID, store.SessionMatch{}, t0()); return err }},
 		{"UserSessions", func() error { _, err := s.UserSessions(ctx, u.ID, t0()); return err }},
 		{"UserBySession", func() error { _, err := s.UserBySession(ctx, u.ID, "id", t0()); return err }},
