@@ -538,7 +538,9 @@ type Session {
   lastUsedAt: Time!
   "When it ends at the latest (absolute lifetime)."
   expiresAt: Time!
+  "The User-Agent header of the sign-in, when it sent one."
   userAgent: String
+  "The client address the session was last used from (sign-in or refresh)."
   ipAddress: String
   "Whether this is the session of the token making the request."
   current: Boolean!

@@ -76,8 +76,10 @@ type Session struct {
 	LastUsedAt time.Time `json:"lastUsedAt"`
 	// When it ends at the latest (absolute lifetime).
 	ExpiresAt time.Time `json:"expiresAt"`
-	UserAgent *string   `json:"userAgent,omitempty"`
-	IPAddress *string   `json:"ipAddress,omitempty"`
+	// The User-Agent header of the sign-in, when it sent one.
+	UserAgent *string `json:"userAgent,omitempty"`
+	// The client address the session was last used from (sign-in or refresh).
+	IPAddress *string `json:"ipAddress,omitempty"`
 	// Whether this is the session of the token making the request.
 	Current bool `json:"current"`
 }
