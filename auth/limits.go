@@ -64,6 +64,7 @@ func DefaultLimits() Limits {
 		RegisterPerIP:         Limit{Max: 20, Window: time.Hour},
 		LoginPerIP:            Limit{Max: 60, Window: 15 * time.Minute},
 		VerifyPerIP:           Limit{Max: 60, Window: 15 * time.Minute},
+		RefreshPerIP:          Limit{Max: 300, Window: 15 * time.Minute},
 		AccountFreeFailures:   10,
 		AccountMaxBlock:       15 * time.Minute,
 		AccountPerHour:        100,

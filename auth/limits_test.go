@@ -21,6 +21,7 @@ func TestDefaultLimits(t *testing.T) {
 		{"RegisterPerIP", d.RegisterPerIP, auth.Limit{Max: 20, Window: time.Hour}},
 		{"LoginPerIP", d.LoginPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
 		{"VerifyPerIP", d.VerifyPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
+		{"RefreshPerIP", d.RefreshPerIP, auth.Limit{Max: 300, Window: 15 * time.Minute}},
 		{"AccountFreeFailures", d.AccountFreeFailures, 10},
 		{"AccountMaxBlock", d.AccountMaxBlock, 15 * time.Minute},
 		{"AccountPerHour", d.AccountPerHour, 100},

@@ -92,6 +92,18 @@ const (
 	LogoutAll                        // every session of the user
 )
 
+// String is the scope's name in the schema, for logs.
+func (l LogoutScope) String() string {
+	switch l {
+	case LogoutCurrent:
+		return "CURRENT"
+	case LogoutOthers:
+		return "OTHERS"
+	default:
+		return "ALL"
+	}
+}
+
 // maxUserAgent bounds what is kept of a User-Agent header.
 const maxUserAgent = 256
 
@@ -314,7 +326,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope) (
 	if err != nil {
 		return 0, storeErr(err)
 	}
-	s.log.InfoContext(ctx, "logout", "user_id", p.User.ID, "session_id", p.SessionID, "scope", int(scope), "revoked", n)
+	s.log.InfoContext(ctx, "logout", "user_id", p.User.ID, "session_id", p.SessionID, "scope", scope.String(), "revoked", n)
 	return n, nil
 }
 

@@ -272,3 +272,22 @@ func TestAccessTokenSession(t *testing.T) {
 		t.Errorf("a token without sid authenticates after it expired")
 	}
 }
+
+func TestRefreshPerIP(t *testing.T) {
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.RefreshPerIP = auth.Limit{Max: 2, Window: time.Minute} })})
+	tok := signIn(t, h, "ada@example.com").RefreshToken
+	for i := range 2 {
+		res, err := h.Svc.Refresh(context.Background(), auth.RefreshInput{RefreshToken: tok, ClientIP: "198.51.100.7"})
+		if err != nil {
+			t.Fatalf("Refresh() #%d = %v", i+1, err)
+		}
+		tok = res.RefreshToken
+	}
+	_, err := h.Svc.Refresh(context.Background(), auth.RefreshInput{RefreshToken: tok, ClientIP: "198.51.100.7"})
+	if e := wantCode(t, "Refresh() past LIMIT_REFRESH_PER_IP", err, auth.CodeRateLimited); e != nil && e.RetryAfter <= 0 {
+		t.Errorf("RetryAfter = %v, want > 0", e.RetryAfter)
+	}
+	if _, err := h.Svc.Refresh(context.Background(), auth.RefreshInput{RefreshToken: tok, ClientIP: "203.0.113.9"}); err != nil {
+		t.Errorf("Refresh() from another address = %v; the refused one must not have spent the token", err)
+	}
+}
