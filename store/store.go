@@ -42,19 +42,38 @@ type User struct {
 	UpdatedAt     time.Time
 }
 
-// Challenge is the state between the password step and the code step of a
-// login. Only a hash of the opaque mfaToken handed to the client is kept.
+// Challenge is a one-time code step waiting for its code: a login's (between
+// the password and the code), a password reset's, or a phone change's. Only
+// a hash of the opaque token handed to the client is kept.
 type Challenge struct {
 	ID              string
-	TokenHash       []byte // SHA-256 of the mfaToken
-	UserID          string
-	Phone           string // E.164 number the code was sent to
-	VerificationSID string // the provider's verification (Twilio: VE…)
+	TokenHash       []byte // SHA-256 of the mfaToken, resetToken or changeToken
+	Purpose         string // PurposeLogin ("" on create), PurposeReset or PurposePhone
+	UserID          string // "" for a reset that can never succeed (no account, no verified number)
+	Phone           string // E.164 number the code goes to ("" when there is none)
+	Channel         string // how the code was last sent: "sms" ("" on create), "call", "whatsapp"
+	VerificationSID string // the provider's verification (Twilio: VE…), "" until sent
 	Attempts        int    // code attempts counted so far
 	MaxAttempts     int
 	CreatedAt       time.Time
 	ExpiresAt       time.Time
 	ConsumedAt      time.Time // zero until the challenge is completed
+}
+
+// The purposes of a challenge. A token works only for its own purpose.
+const (
+	PurposeLogin = "login" // the code step of a login
+	PurposeReset = "reset" // a forgotten password
+	PurposePhone = "phone" // a change of phone number; Phone is the new number
+)
+
+// OutboxItem is a send that a request queued instead of waiting for: the
+// code of its challenge, delivered by whichever replica's worker claims it.
+type OutboxItem struct {
+	ID          string
+	ChallengeID string
+	Tries       int // claims so far, this one included
+	CreatedAt   time.Time
 }
 
 // Session is one sign-in, from a completed login until it is revoked or
@@ -102,15 +121,16 @@ type Counter struct {
 type Store interface {
 	Users
 	Challenges
+	Outbox
 	Sessions
 	Limits
 
 	// Ping reports whether the database answers. It returns an error
 	// wrapping ErrUnavailable if not.
 	Ping(ctx context.Context) error
-	// DeleteExpired removes challenges, counters, attempts and sessions
-	// that expired (or, for sessions, were revoked) before now and returns
-	// how many rows went.
+	// DeleteExpired removes challenges (and their queued sends), counters,
+	// attempts and sessions that expired (or, for sessions, were revoked)
+	// before now and returns how many rows went.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	// Close releases the database. The Store must not be used after.
 	Close() error
@@ -131,6 +151,16 @@ type Users interface {
 	// PhoneOwner returns the id of the user who verified the E.164 number
 	// phone, or ErrNotFound if nobody has.
 	PhoneOwner(ctx context.Context, phone string) (userID string, err error)
+	// SetPassword replaces a user's password hash and revokes, at now, every
+	// live session of theirs but keepSession ("" for all), as one step. It
+	// returns how many sessions it revoked, or ErrNotFound if the user does
+	// not exist.
+	SetPassword(ctx context.Context, userID, hash string, now time.Time, keepSession string) (revoked int, err error)
+	// DeleteUser deletes a user and everything that belongs to it (its
+	// sessions, challenges and their queued sends, its ownership of a
+	// number) as one step, or returns ErrNotFound. Rate-limit counters and
+	// attempt logs are left to expire.
+	DeleteUser(ctx context.Context, id string) error
 }
 
 // Challenges are logins waiting for their code.
@@ -140,6 +170,17 @@ type Challenges interface {
 	// keeps one pending verification per number, so two challenges on one
 	// number would share it. c.ID and the times must be set by the caller.
 	CreateChallenge(ctx context.Context, c *Challenge) error
+	// QueueChallenge inserts c, ending no other challenge, and in the same
+	// step queues the send of its code: an OutboxItem with itemID,
+	// claimable from c.CreatedAt.
+	QueueChallenge(ctx context.Context, c *Challenge, itemID string) error
+	// ChallengeByID returns the challenge with id in whatever state it is,
+	// or ErrNotFound.
+	ChallengeByID(ctx context.Context, id string) (*Challenge, error)
+	// SetChallengeSend records that a live challenge's code went out: the
+	// provider's verification sid and the channel. It returns ErrNotFound,
+	// changing nothing, if the challenge is consumed or expired at now.
+	SetChallengeSend(ctx context.Context, id, sid, channel string, now time.Time) error
 	// LiveChallenges returns the challenges on phone that are unconsumed
 	// and unexpired at now.
 	LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*Challenge, error)
@@ -159,6 +200,30 @@ type Challenges interface {
 	// another user owns the number, it changes nothing and returns
 	// ErrPhoneTaken: of two users confirming one number, one wins.
 	CompleteChallenge(ctx context.Context, id string, now time.Time) error
+	// CompleteReset atomically consumes an unconsumed, unexpired reset
+	// challenge, sets its user's password hash to hash and revokes every
+	// live session of the user. Of concurrent calls exactly one succeeds;
+	// the others, and a challenge without a user, get ErrNotFound.
+	CompleteReset(ctx context.Context, id, hash string, now time.Time) error
+	// CompletePhoneChange atomically consumes an unconsumed, unexpired
+	// phone-change challenge and moves its user to the challenge's number:
+	// the user's phone becomes it, verified and owned by the user, and the
+	// old number is no longer theirs. If another user owns the new number it
+	// changes nothing and returns ErrPhoneTaken; ErrNotFound as
+	// CompleteChallenge.
+	CompletePhoneChange(ctx context.Context, id string, now time.Time) error
+}
+
+// Outbox is the queue of sends that requests did not wait for.
+type Outbox interface {
+	// ClaimOutbox claims up to limit items claimable at now, oldest first:
+	// each becomes claimable again only after lease (if its sender dies)
+	// and counts a try. Concurrent claims, on any replica, never return the
+	// same item within its lease.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxItem, error)
+	// DeleteOutbox removes the item id (sent, or given up). A missing item
+	// is not an error.
+	DeleteOutbox(ctx context.Context, id string) error
 }
 
 // Sessions are the sign-ins.

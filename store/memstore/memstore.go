@@ -9,12 +9,10 @@
 package memstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +29,8 @@ type DB struct {
 	attempts   map[string][]attempt // by key, oldest first
 	owners     map[string]string    // verified phone -> user id
 	sessions   map[string]*store.Session
+	outbox     map[string]*store.OutboxItem
+	available  map[string]time.Time // outbox item id -> claimable from
 }
 
 type attempt struct {
@@ -50,6 +50,8 @@ func New() *DB {
 		attempts:   map[string][]attempt{},
 		owners:     map[string]string{},
 		sessions:   map[string]*store.Session{},
+		outbox:     map[string]*store.OutboxItem{},
+		available:  map[string]time.Time{},
 	}
 }
 
@@ -146,119 +148,6 @@ func (db *DB) UpdatePasswordHash(ctx context.Context, userID, hash string, now t
 	return nil
 }
 
-// CreateChallenge inserts c.
-func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
-	if err := db.lock(ctx, "create challenge"); err != nil {
-		return err
-	}
-	defer db.mu.Unlock()
-	if _, ok := db.users[c.UserID]; !ok {
-		return wrap("create challenge", fmt.Errorf("no user %q", c.UserID))
-	}
-	for _, o := range db.challenges {
-		if o.ID == c.ID || bytes.Equal(o.TokenHash, c.TokenHash) {
-			return wrap("create challenge", fmt.Errorf("duplicate challenge %q", c.ID))
-		}
-	}
-	cc := *c
-	cc.TokenHash = slices.Clone(c.TokenHash)
-	cc.CreatedAt, cc.ExpiresAt, cc.ConsumedAt = ms(cc.CreatedAt), ms(cc.ExpiresAt), ms(cc.ConsumedAt)
-	for _, o := range db.challenges {
-		if o.Phone == cc.Phone && o.ConsumedAt.IsZero() && o.ExpiresAt.After(cc.CreatedAt) {
-			o.ExpiresAt = cc.CreatedAt
-		}
-	}
-	db.challenges[cc.ID] = &cc
-	return nil
-}
-
-// LiveChallenges returns the unconsumed, unexpired challenges on phone,
-// oldest first.
-func (db *DB) LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*store.Challenge, error) {
-	if err := db.lock(ctx, "live challenges"); err != nil {
-		return nil, err
-	}
-	defer db.mu.Unlock()
-	var out []*store.Challenge
-	for _, c := range db.challenges {
-		if c.Phone == phone && c.ConsumedAt.IsZero() && c.ExpiresAt.After(ms(now)) {
-			out = append(out, copyChallenge(c))
-		}
-	}
-	slices.SortFunc(out, func(a, b *store.Challenge) int {
-		if n := a.CreatedAt.Compare(b.CreatedAt); n != 0 {
-			return n
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
-func copyChallenge(c *store.Challenge) *store.Challenge {
-	cc := *c
-	cc.TokenHash = slices.Clone(c.TokenHash)
-	return &cc
-}
-
-// ChallengeByTokenHash returns the challenge with tokenHash, or
-// store.ErrNotFound.
-func (db *DB) ChallengeByTokenHash(ctx context.Context, tokenHash []byte) (*store.Challenge, error) {
-	if err := db.lock(ctx, "challenge by token hash"); err != nil {
-		return nil, err
-	}
-	defer db.mu.Unlock()
-	for _, c := range db.challenges {
-		if bytes.Equal(c.TokenHash, tokenHash) {
-			return copyChallenge(c), nil
-		}
-	}
-	return nil, wrap("challenge by token hash", store.ErrNotFound)
-}
-
-// usable reports whether c can take an attempt at now.
-func usable(c *store.Challenge, now time.Time) bool {
-	return c.ConsumedAt.IsZero() && ms(now).Before(c.ExpiresAt) && c.Attempts < c.MaxAttempts
-}
-
-// CountChallengeAttempt adds one attempt to a usable challenge, or returns
-// store.ErrNotFound.
-func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*store.Challenge, error) {
-	if err := db.lock(ctx, "count challenge attempt"); err != nil {
-		return nil, err
-	}
-	defer db.mu.Unlock()
-	c, ok := db.challenges[id]
-	if !ok || !usable(c, now) {
-		return nil, wrap("count challenge attempt", store.ErrNotFound)
-	}
-	c.Attempts++
-	return copyChallenge(c), nil
-}
-
-// CompleteChallenge consumes an unconsumed, unexpired challenge and marks
-// its user's phone verified, or returns store.ErrNotFound.
-func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) error {
-	if err := db.lock(ctx, "complete challenge"); err != nil {
-		return err
-	}
-	defer db.mu.Unlock()
-	c, ok := db.challenges[id]
-	if !ok || !c.ConsumedAt.IsZero() || !ms(now).Before(c.ExpiresAt) {
-		return wrap("complete challenge", store.ErrNotFound)
-	}
-	u := db.users[c.UserID]
-	owner, owned := db.owners[c.Phone]
-	if owned && owner != c.UserID && !u.PhoneVerified {
-		return wrap("complete challenge", store.ErrPhoneTaken)
-	}
-	if !owned {
-		db.owners[c.Phone] = c.UserID
-	}
-	c.ConsumedAt = ms(now)
-	u.PhoneVerified, u.UpdatedAt = true, ms(now)
-	return nil
-}
-
 // PhoneOwner returns the user who verified phone, or store.ErrNotFound.
 func (db *DB) PhoneOwner(ctx context.Context, phone string) (string, error) {
 	if err := db.lock(ctx, "phone owner"); err != nil {
@@ -282,7 +171,7 @@ func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	for id, c := range db.challenges {
 		if c.ExpiresAt.Before(now) {
-			delete(db.challenges, id)
+			db.deleteChallengeLocked(id)
 			n++
 		}
 	}

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -9,11 +10,23 @@ import (
 	"github.com/twostep/twostep/store"
 )
 
-const challengeColumns = `id, token_hash, user_id, phone, verification_sid, attempts, max_attempts, created_at, expires_at, consumed_at`
+// challengeColumns reads a challenge (scanChallenge); a challenge without
+// a user has user_id NULL.
+const challengeColumns = `id, token_hash, purpose, COALESCE(user_id, ''), phone, channel, verification_sid,
+	attempts, max_attempts, created_at, expires_at, consumed_at`
 
 // CreateChallenge inserts c and ends the other live challenges on its
 // number, in one transaction.
 func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
+	return db.insertChallenge(ctx, "create challenge", c, true, "")
+}
+
+// QueueChallenge inserts c and its outbox item, in one transaction.
+func (db *DB) QueueChallenge(ctx context.Context, c *store.Challenge, itemID string) error {
+	return db.insertChallenge(ctx, "queue challenge", c, false, itemID)
+}
+
+func (db *DB) insertChallenge(ctx context.Context, op string, c *store.Challenge, endOthers bool, itemID string) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
 	var consumed sql.NullInt64
@@ -22,21 +35,58 @@ func (db *DB) CreateChallenge(ctx context.Context, c *store.Challenge) error {
 	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
-		return db.wrap("create challenge", err)
+		return db.wrap(op, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
-		WHERE phone = $1 AND consumed_at IS NULL AND expires_at > $2`, c.Phone, millis(c.CreatedAt)); err != nil {
-		return db.wrap("create challenge", err)
+	if endOthers && c.Phone != "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
+			WHERE phone = $1 AND consumed_at IS NULL AND expires_at > $2`, c.Phone, millis(c.CreatedAt)); err != nil {
+			return db.wrap(op, err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO challenges (`+challengeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		c.ID, c.TokenHash, c.UserID, c.Phone, c.VerificationSID, c.Attempts, c.MaxAttempts,
-		millis(c.CreatedAt), millis(c.ExpiresAt), consumed); err != nil {
-		return db.wrap("create challenge", err)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO challenges (id, token_hash, purpose, user_id, phone, channel,
+			verification_sid, attempts, max_attempts, created_at, expires_at, consumed_at)
+		VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12)`,
+		c.ID, c.TokenHash, cmp.Or(c.Purpose, store.PurposeLogin), c.UserID, c.Phone, cmp.Or(c.Channel, "sms"),
+		c.VerificationSID, c.Attempts, c.MaxAttempts, millis(c.CreatedAt), millis(c.ExpiresAt), consumed); err != nil {
+		return db.wrap(op, err)
+	}
+	if itemID != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (id, challenge_id, created_at, available_at)
+			VALUES ($1, $2, $3, $3)`, itemID, c.ID, millis(c.CreatedAt)); err != nil {
+			return db.wrap(op, err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return db.wrap("create challenge", err)
+		return db.wrap(op, err)
+	}
+	return nil
+}
+
+// ChallengeByID returns the challenge with id, or store.ErrNotFound.
+func (db *DB) ChallengeByID(ctx context.Context, id string) (*store.Challenge, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	c, err := scanChallenge(db.r.QueryRowContext(ctx, `SELECT `+challengeColumns+` FROM challenges WHERE id = $1`, id))
+	if err != nil {
+		return nil, db.wrap("challenge by id", err)
+	}
+	return c, nil
+}
+
+// SetChallengeSend records a live challenge's verification and channel.
+func (db *DB) SetChallengeSend(ctx context.Context, id, sid, channel string, now time.Time) error {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	res, err := db.w.ExecContext(ctx, `UPDATE challenges SET verification_sid = $2, channel = $3
+		WHERE id = $1 AND consumed_at IS NULL AND expires_at > $4`, id, sid, channel, millis(now))
+	if err != nil {
+		return db.wrap("set challenge send", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return db.wrap("set challenge send", err)
+	} else if n == 0 {
+		return db.wrap("set challenge send", store.ErrNotFound)
 	}
 	return nil
 }
@@ -105,7 +155,7 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 
 	var userID, phone string
 	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
-		WHERE id = $1 AND consumed_at IS NULL AND expires_at > $2
+		WHERE id = $1 AND purpose = 'login' AND consumed_at IS NULL AND expires_at > $2
 		RETURNING user_id, phone`, id, millis(now)).Scan(&userID, &phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete challenge", store.ErrNotFound)
@@ -149,8 +199,8 @@ func scanChallenge(row scanner) (*store.Challenge, error) {
 	var c store.Challenge
 	var created, expires int64
 	var consumed sql.NullInt64
-	err := row.Scan(&c.ID, &c.TokenHash, &c.UserID, &c.Phone, &c.VerificationSID, &c.Attempts, &c.MaxAttempts,
-		&created, &expires, &consumed)
+	err := row.Scan(&c.ID, &c.TokenHash, &c.Purpose, &c.UserID, &c.Phone, &c.Channel, &c.VerificationSID,
+		&c.Attempts, &c.MaxAttempts, &created, &expires, &consumed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -60,6 +60,14 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"UserBySession", testUserBySession},
 		{"DeleteExpiredSessions", testDeleteExpiredSessions},
 		{"ConcurrentCharge", testConcurrentCharge},
+		{"QueueChallenge", testQueueChallenge},
+		{"SetChallengeSend", testSetChallengeSend},
+		{"ConcurrentClaimOutbox", testConcurrentClaimOutbox},
+		{"SetPassword", testSetPassword},
+		{"CompleteReset", testCompleteReset},
+		{"CompletePhoneChange", testCompletePhoneChange},
+		{"DeleteUser", testDeleteUser},
+		{"DeleteExpiredOutbox", testDeleteExpiredOutbox},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,6 +124,15 @@ func testDeadlineExceeded(t *testing.T, s store.Store) {
 			return err
 		}},
 		{"ClearAttempts", func() error { return s.ClearAttempts(ctx, "k") }},
+		{"QueueChallenge", func() error { return s.QueueChallenge(ctx, resetFor(u), randomID()) }},
+		{"ChallengeByID", func() error { _, err := s.ChallengeByID(ctx, c.ID); return err }},
+		{"SetChallengeSend", func() error { return s.SetChallengeSend(ctx, c.ID, "VE", "sms", t0()) }},
+		{"CompleteReset", func() error { return s.CompleteReset(ctx, c.ID, "h", t0()) }},
+		{"CompletePhoneChange", func() error { return s.CompletePhoneChange(ctx, c.ID, t0()) }},
+		{"SetPassword", func() error { _, err := s.SetPassword(ctx, u.ID, "h", t0(), ""); return err }},
+		{"DeleteUser", func() error { return s.DeleteUser(ctx, u.ID) }},
+		{"ClaimOutbox", func() error { _, err := s.ClaimOutbox(ctx, t0(), time.Minute, 1); return err }},
+		{"DeleteOutbox", func() error { return s.DeleteOutbox(ctx, "id") }},
 	}
 	for _, tt := range calls {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,8 +202,10 @@ func challengeFor(u *store.User, maxAttempts int) *store.Challenge {
 	return &store.Challenge{
 		ID:              id,
 		TokenHash:       hash[:],
+		Purpose:         store.PurposeLogin,
 		UserID:          u.ID,
 		Phone:           u.Phone,
+		Channel:         "sms",
 		VerificationSID: "VE" + id,
 		MaxAttempts:     maxAttempts,
 		CreatedAt:       t0(),
