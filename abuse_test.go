@@ -186,7 +186,7 @@ func TestTokenSettings(t *testing.T) {
 		t.Fatalf("verifyOtp = expiresIn %d, claims %v; want 600s, iss login.example, aud api.example", a.ExpiresIn, claims)
 	}
 	now := srv.Clock.Now()
-	ours := jwt.MapClaims{"sub": u.ID, "iss": "login.example", "aud": "api.example", "exp": now.Add(time.Hour).Unix()}
+	ours := jwt.MapClaims{"sub": u.ID, "sid": claims["sid"], "iss": "login.example", "aud": "api.example", "exp": now.Add(time.Hour).Unix()}
 	with := func(k string, v any) jwt.MapClaims {
 		c := jwt.MapClaims{k: v}
 		for ck, cv := range ours {
@@ -205,6 +205,7 @@ func TestTokenSettings(t *testing.T) {
 	}{
 		{"issued", a.AccessToken, ""},
 		{"signed with JWT_SECRET", signToken(t, secret, now, ours), ""},
+		{"signed with JWT_SECRET, without sid", signToken(t, secret, now, with("sid", "")), "UNAUTHENTICATED"},
 		{"signed with another secret", signToken(t, apptest.Defaults()["JWT_SECRET"], now, ours), "UNAUTHENTICATED"},
 		{"the default issuer", signToken(t, secret, now, with("iss", "twostep")), "UNAUTHENTICATED"},
 		{"the default audience", signToken(t, secret, now, with("aud", "twostep")), "UNAUTHENTICATED"},

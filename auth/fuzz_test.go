@@ -29,6 +29,8 @@ func FuzzRefresh(f *testing.F) {
 		first.RefreshToken[:len(first.RefreshToken)-2],
 		first.RefreshToken[:len(first.RefreshToken)-1] + "Z", // bits past the MAC's end
 		"{" + first.SessionID + "}" + first.RefreshToken[len(first.SessionID):],
+		first.RefreshToken + "\n",
+		first.RefreshToken[:len(first.RefreshToken)-10] + "\r\n" + first.RefreshToken[len(first.RefreshToken)-10:],
 		"", ".", "..", "a.b.c",
 	} {
 		f.Add(tok)

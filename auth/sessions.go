@@ -34,6 +34,10 @@ type SessionConfig struct {
 	IdleTimeout   time.Duration // a session ends unless refreshed within; default 14 days
 	MaxAge        time.Duration // a session ends this long after it started; default 30 days
 	ReuseInterval time.Duration // the previous refresh token is tolerated this long after a rotation; default 10s
+	// LegacyTokensBefore is when sessions began on this database (the app
+	// reads when its migration ran): HS256 access tokens without sid
+	// issued before it still work until they expire. Zero: none do.
+	LegacyTokensBefore time.Time
 }
 
 func (c SessionConfig) withDefaults() (SessionConfig, error) {
@@ -139,7 +143,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, amr []string,
 // sessionTokens issues an access token for sess and returns its current
 // refresh token.
 func (s *Service) sessionTokens(sess *store.Session, u *store.User) (*AuthResult, error) {
-	access, _, err := s.tokens.Issue(sess.UserID, sess.ID, strings.Split(sess.AMR, ","))
+	access, _, err := s.tokens.Issue(sess.UserID, sess.ID, strings.Split(sess.AMR, ","), sess.CreatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +191,11 @@ func parseRefreshToken(tok string) (sid string, n int64, mac []byte, ok bool) {
 	if err != nil || n < 0 || strconv.FormatInt(n, 10) != parts[1] {
 		return "", 0, nil, false
 	}
+	// The decoder skips CR and LF even when strict: accept only the 43
+	// characters of a 32-byte MAC.
+	if len(parts[2]) != base64.RawURLEncoding.EncodedLen(sha256.Size) || strings.ContainsAny(parts[2], "\r\n") {
+		return "", 0, nil, false
+	}
 	mac, err = base64.RawURLEncoding.Strict().DecodeString(parts[2])
 	if err != nil || len(mac) != sha256.Size {
 		return "", 0, nil, false
@@ -211,11 +220,23 @@ type RefreshInput struct {
 // older token, or that one later, is taken as stolen and revokes the
 // session. It returns an *Error with CodeRefreshTokenInvalid for a token
 // that is unknown, expired, revoked or reused, or CodeRateLimited.
-func (s *Service) Refresh(ctx context.Context, in RefreshInput) (*AuthResult, error) {
+func (s *Service) Refresh(ctx context.Context, in RefreshInput) (res *AuthResult, err error) {
 	if err := s.limitIP(ctx, "refresh", in.ClientIP); err != nil {
 		return nil, err
 	}
 	sid, n, mac, ok := parseRefreshToken(in.RefreshToken)
+	defer func() {
+		// Every refusal is logged, so probing (a known session id with
+		// forged MACs) or a replica with another REFRESH_TOKEN_SECRET
+		// shows; reuse is logged above as a warning.
+		var e *Error
+		if errors.As(err, &e) && e.Code == CodeRefreshTokenInvalid {
+			if !ok {
+				sid = ""
+			}
+			s.log.InfoContext(ctx, "refresh refused", "session_id", sid, "reason", e.Err)
+		}
+	}()
 	if !ok {
 		return nil, errRefreshInvalid(errors.New("auth: refresh token malformed"))
 	}
@@ -284,8 +305,10 @@ func (s *Service) refreshed(ctx context.Context, sess *store.Session) (*AuthResu
 // Authenticate verifies an access token and reads its user, checking in the
 // same query that its session is the user's and live. It returns an *Error
 // with CodeUnauthenticated for anything but a valid token of a live session
-// of an existing user. Tokens issued before sessions existed (no sid) are
-// accepted until they expire, with the user read alone.
+// of an existing user. Tokens issued before sessions existed (no sid:
+// HS256, issued before SessionConfig.LegacyTokensBefore) are accepted until
+// they expire, with the user read alone; a token without sid made since
+// (by whoever holds JWT_SECRET) is not.
 func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	if token == "" {
 		return nil, errUnauthenticated(errors.New("auth: no token"))
@@ -293,6 +316,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*Principal, e
 	c, err := s.tokens.Verify(token)
 	if err != nil {
 		return nil, errUnauthenticated(err)
+	}
+	if c.SID == "" && (!c.hs256 || !c.IssuedAt.Before(s.sessions.LegacyTokensBefore)) {
+		return nil, errUnauthenticated(errors.New("auth: a token without sid issued since sessions exist"))
 	}
 	var u *store.User
 	if c.SID != "" {
@@ -333,9 +359,11 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope) (
 // RevokeSession revokes one session of p's user by id: 1 if it was theirs
 // and live, else 0.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) (int, error) {
-	if uuid.Validate(id) != nil {
+	parsed, err := uuid.Parse(id)
+	if err != nil {
 		return 0, nil
 	}
+	id = parsed.String() // the stored spelling, whatever the client sent
 	n, err := s.store.RevokeSessions(ctx, p.User.ID, store.SessionMatch{ID: id}, s.now())
 	if err != nil {
 		return 0, storeErr(err)

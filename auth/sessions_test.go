@@ -246,14 +246,14 @@ func TestAccessTokenSession(t *testing.T) {
 	bob := signIn(t, h, "bob@example.com")
 	pa, _ := h.Svc.Authenticate(context.Background(), ada.AccessToken)
 	// ada's user id with bob's session.
-	crossed, _, err := h.Tokens.Issue(pa.User.ID, bob.SessionID, []string{"pwd", "sms", "mfa"})
+	crossed, _, err := h.Tokens.Issue(pa.User.ID, bob.SessionID, []string{"pwd", "sms", "mfa"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if authenticates(h, crossed) {
 		t.Errorf("a token whose sid is another user's session authenticates")
 	}
-	legacy, _, err := h.Tokens.Issue(pa.User.ID, "", []string{"pwd", "sms", "mfa"})
+	legacy, _, err := h.Tokens.Issue(pa.User.ID, "", []string{"pwd", "sms", "mfa"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +270,15 @@ func TestAccessTokenSession(t *testing.T) {
 	h.Clock.Advance(time.Hour + time.Minute)
 	if authenticates(h, legacy) {
 		t.Errorf("a token without sid authenticates after it expired")
+	}
+	// One made since sessions began (by whoever holds JWT_SECRET) is
+	// refused: it could not be logged out.
+	minted, _, err := h.Tokens.Issue(pa.User.ID, "", []string{"pwd", "sms", "mfa"}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if authenticates(h, minted) {
+		t.Errorf("a token without sid issued after sessions began authenticates")
 	}
 }
 

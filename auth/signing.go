@@ -250,6 +250,15 @@ func parseSigningKey(raw json.RawMessage) (*signingKey, jose.JSONWebKey, error) 
 	if slices.Contains(meta.KeyOps, "sign") && key.signer == nil {
 		return nil, jose.JSONWebKey{}, fmt.Errorf("kid %q: key_ops \"sign\" needs the private key", jwk.KeyID)
 	}
+	if key.signer != nil {
+		// A private part that does not match the public one (or a zero
+		// scalar) would sign tokens nobody can verify: find out now.
+		const probe = "twostep key check"
+		sig, err := key.method.Sign(probe, key.signer)
+		if err != nil || key.method.Verify(probe, sig, key.public) != nil {
+			return nil, jose.JSONWebKey{}, fmt.Errorf("kid %q: the private key does not match the public key", jwk.KeyID)
+		}
+	}
 	pub := jose.JSONWebKey{Key: key.public, KeyID: key.kid, Algorithm: key.alg, Use: "sig"}
 	return key, pub, nil
 }

@@ -77,6 +77,16 @@ func TestSigningKeysErrors(t *testing.T) {
 	}
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	p384JWK, _ := json.Marshal(jose.JSONWebKey{Key: p384, KeyID: "p384"})
+	// A P-256 key whose private scalar is another key's, or zero: go-jose
+	// takes both.
+	es, other := jwk(t, auth.AlgES256, true), jwk(t, auth.AlgES256, true)
+	member := func(key, name string) string {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(key), &m)
+		return m[name].(string)
+	}
+	swapD := strings.Replace(es, member(es, "d"), member(other, "d"), 1)
+	zeroD := strings.Replace(es, member(es, "d"), strings.Repeat("A", len(member(es, "d"))), 1)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	rsaJWK, _ := json.Marshal(jose.JSONWebKey{Key: rsaKey, KeyID: "rsa"})
 	tests := []struct {
@@ -98,6 +108,9 @@ func TestSigningKeysErrors(t *testing.T) {
 		{"alg that does not fit", set(strings.Replace(ed, `"alg":"EdDSA"`, `"alg":"ES256"`, 1)), nil, "does not fit"},
 		{"P-384", set(withOps(string(p384JWK), `["sign"]`)), nil, "P-256"},
 		{"RSA", set(withOps(string(rsaJWK), `["sign"]`)), nil, "Ed25519"},
+		{"P-256 private part of another key", set(swapD), nil, "does not match"},
+		{"P-256 private part zero", set(zeroD), nil, "does not match"},
+		{"verify-only key with a wrong private part", set(ed, withOps(swapD, `["verify"]`)), nil, "does not match"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,7 +161,7 @@ func TestAsymmetricTokens(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			key := jwk(t, alg, true)
 			tokens := tokensWith(t, set(key), nil)
-			tok, _, err := tokens.Issue("u1", "s1", []string{"pwd"})
+			tok, _, err := tokens.Issue("u1", "s1", []string{"pwd"}, time.Time{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,9 +183,9 @@ func TestAsymmetricTokens(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	oldKey := jwk(t, auth.AlgEdDSA, true)
 	oldTokens := tokensWith(t, set(oldKey), nil)
-	oldTok, _, _ := oldTokens.Issue("u1", "s1", []string{"pwd"})
+	oldTok, _, _ := oldTokens.Issue("u1", "s1", []string{"pwd"}, time.Time{})
 	hsTokens := tokensWith(t, nil, []byte(authtest.Secret))
-	hsTok, _, _ := hsTokens.Issue("u1", "s1", []string{"pwd"})
+	hsTok, _, _ := hsTokens.Issue("u1", "s1", []string{"pwd"}, time.Time{})
 
 	retired := strings.Replace(oldKey, `"key_ops":["sign","verify"]`, `"key_ops":["verify"]`, 1)
 	newKey := jwk(t, auth.AlgES256, true)
@@ -182,7 +195,7 @@ func TestKeyRotation(t *testing.T) {
 			t.Errorf("Verify(%s token) during the rotation = %v, want nil", name, err)
 		}
 	}
-	fresh, _, _ := during.Issue("u1", "s1", []string{"pwd"})
+	fresh, _, _ := during.Issue("u1", "s1", []string{"pwd"}, time.Time{})
 	if p, _, _ := jwt.NewParser().ParseUnverified(fresh, &jwt.RegisteredClaims{}); p.Header["alg"] != auth.AlgES256 {
 		t.Errorf("new tokens signed with %v, want the signing key's ES256", p.Header["alg"])
 	}

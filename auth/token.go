@@ -28,7 +28,17 @@ type Claims struct {
 	// SID is the session the token belongs to; empty in tokens issued
 	// before sessions existed.
 	SID string `json:"sid,omitempty"`
+	// AuthTime is when the person signed in with password and code (OIDC's
+	// auth_time): a refreshed token keeps it, so a service can tell how
+	// old the second factor is.
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+
+	hs256 bool // verified with JWT_SECRET (the only kind before sessions)
 }
+
+// MaxAccessTokenTTL is the longest ACCESS_TOKEN_TTL, and the longest
+// lifetime (exp - iat) of any token Verify accepts.
+const MaxAccessTokenTTL = 24 * time.Hour
 
 // TokenConfig configures NewTokens.
 type TokenConfig struct {
@@ -76,6 +86,7 @@ func NewTokens(c TokenConfig) (*Tokens, error) {
 			jwt.WithAudience(c.Audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithIssuedAt(),
+			jwt.WithStrictDecoding(), // one spelling per token
 			jwt.WithLeeway(leeway),
 			jwt.WithTimeFunc(c.Now),
 		),
@@ -99,8 +110,9 @@ func (t *Tokens) TTL() time.Duration { return t.ttl }
 // JWKS returns the public keys other services verify tokens with.
 func (t *Tokens) JWKS() []byte { return t.keys.JWKS() }
 
-// Issue signs an access token for userID in session sessionID.
-func (t *Tokens) Issue(userID, sessionID string, amr []string) (token string, expiresAt time.Time, err error) {
+// Issue signs an access token for userID in session sessionID, whose
+// person signed in at authTime (zero: not said).
+func (t *Tokens) Issue(userID, sessionID string, amr []string, authTime time.Time) (token string, expiresAt time.Time, err error) {
 	now := t.now().Truncate(time.Second)
 	expiresAt = now.Add(t.ttl)
 	jti, err := randomToken(16)
@@ -119,6 +131,9 @@ func (t *Tokens) Issue(userID, sessionID string, amr []string) (token string, ex
 		},
 		AMR: amr,
 		SID: sessionID,
+	}
+	if !authTime.IsZero() {
+		claims.AuthTime = jwt.NewNumericDate(authTime.Truncate(time.Second))
 	}
 	method := jwt.SigningMethod(jwt.SigningMethodHS256)
 	if t.keys.signer != nil {
@@ -159,6 +174,10 @@ func (t *Tokens) verify(token string) (*Claims, error) {
 		if typ, _ := tok.Header["typ"].(string); typ != AccessTokenType {
 			return nil, errors.New("auth: not an access token")
 		}
+		if _, ok := tok.Header["crit"]; ok {
+			// RFC 7515 4.1.11: extensions we do not understand.
+			return nil, errors.New("auth: crit header not supported")
+		}
 		return t.keys.verificationKey(tok)
 	})
 	if err != nil {
@@ -167,6 +186,12 @@ func (t *Tokens) verify(token string) (*Claims, error) {
 	if !tok.Valid || claims.Subject == "" {
 		return nil, errors.New("auth: verify token: invalid")
 	}
+	// No token lives longer than ACCESS_TOKEN_TTL can be set to, whatever
+	// its signer wrote.
+	if claims.IssuedAt == nil || claims.ExpiresAt.Sub(claims.IssuedAt.Time) > MaxAccessTokenTTL {
+		return nil, errors.New("auth: verify token: no iat, or a lifetime over the maximum")
+	}
+	claims.hs256 = tok.Method == jwt.SigningMethodHS256
 	return &claims, nil
 }
 

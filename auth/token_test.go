@@ -76,7 +76,7 @@ func TestTokensVerify(t *testing.T) {
 	}
 	hs := []byte(authtest.Secret)
 	lookupHeaders := map[string]any{"kid": trap.URL + "/kid", "jku": trap.URL + "/jwks.json", "x5u": trap.URL + "/cert.pem", "jwk": jwk}
-	issued, _, err := tokens.Issue("user-1", "", []string{"pwd", "sms", "mfa"})
+	issued, _, err := tokens.Issue("user-1", "", []string{"pwd", "sms", "mfa"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +123,12 @@ func TestTokensVerify(t *testing.T) {
 		{"wrong aud", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { c["aud"] = "other" }), nil), false},
 		{"no aud", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { delete(c, "aud") }), nil), false},
 		{"no sub", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { delete(c, "sub") }), nil), false},
+		{"a crit header", token(t, jwt.SigningMethodHS256, hs, claims(nil), map[string]any{"crit": []string{"exp2"}, "exp2": 1}), false},
+		{"no iat", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { delete(c, "iat") }), nil), false},
+		{"a lifetime over 24h", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(25 * time.Hour).Unix() }), nil), false},
+		{"a 24h lifetime", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { c["exp"] = now.Add(24 * time.Hour).Unix() }), nil), true},
+		{"exp as a string", token(t, jwt.SigningMethodHS256, hs, claims(func(c jwt.MapClaims) { c["exp"] = "9999999999" }), nil), false},
+		{"the signature's spare bits changed", respell(valid), false},
 		{"garbage", "a.b.c", false},
 		{"empty", "", false},
 	}
@@ -142,6 +148,14 @@ func TestTokensVerify(t *testing.T) {
 	}
 }
 
+// respell changes the unused low bits of a token's last base64 character:
+// the same signature bytes to a lenient decoder, another string.
+func respell(tok string) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	return tok[:len(tok)-1] + string(alphabet[last^1])
+}
+
 func TestAuthenticate(t *testing.T) {
 	h := authtest.New(t, authtest.Options{})
 	for _, tok := range []string{"", "not.a.jwt", "bm90LWEtcmVhbC10b2tlbg"} {
@@ -149,7 +163,7 @@ func TestAuthenticate(t *testing.T) {
 		wantCode(t, "Authenticate("+tok+")", err, auth.CodeUnauthenticated)
 	}
 	// A valid token of a user who does not exist.
-	tok, _, err := h.Tokens.Issue("no-such-user", "", []string{"pwd"})
+	tok, _, err := h.Tokens.Issue("no-such-user", "", []string{"pwd"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +202,7 @@ func TestTokensVerifyRemembers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := tokens.Issue("u1", "", []string{"pwd"})
+	tok, _, err := tokens.Issue("u1", "", []string{"pwd"}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

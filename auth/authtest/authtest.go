@@ -105,6 +105,10 @@ type Env struct {
 // Start is where every Env's clock starts.
 var Start = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
+// LegacyTokensBefore is when sessions began for every Env: tokens without
+// sid issued in the clock's first minute are from before sessions.
+var LegacyTokensBefore = Start.Add(time.Minute)
+
 // New returns an Env. It fails tb if the service cannot be built.
 func New(tb testing.TB, o Options) *Env {
 	tb.Helper()
@@ -146,7 +150,8 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		Limits:      o.Limits,
 		Now:         e.Clock.Now,
 		Logger:      o.Logger,
-		Sessions:    auth.SessionConfig{Secret: []byte(RefreshSecret), IdleTimeout: o.SessionIdle, MaxAge: o.SessionMaxAge, ReuseInterval: o.ReuseInterval},
+		Sessions: auth.SessionConfig{Secret: []byte(RefreshSecret), IdleTimeout: o.SessionIdle, MaxAge: o.SessionMaxAge, ReuseInterval: o.ReuseInterval,
+			LegacyTokensBefore: LegacyTokensBefore},
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -85,6 +85,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	}
 	a.closers = append(a.closers, func() { _ = a.db.Close() })
 	a.log.Info("store open", "dialect", a.db.Dialect())
+	// Access tokens without a session id are accepted only if they were
+	// issued before sessions began on this database.
+	sessionsSince, err := a.db.MigratedAt(ctx, sessionsMigration)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
 
 	otp, stopOTP, err := newOTPVerifier(cfg, a.log, o.Stdout, o.Now)
 	if err != nil {
@@ -117,10 +123,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		Now:         o.Now,
 		Logger:      a.log,
 		Sessions: auth.SessionConfig{
-			Secret:        cfg.RefreshSecret,
-			IdleTimeout:   cfg.SessionIdleTimeout,
-			MaxAge:        cfg.SessionMaxAge,
-			ReuseInterval: cfg.RefreshReuseInterval,
+			Secret:             cfg.RefreshSecret,
+			IdleTimeout:        cfg.SessionIdleTimeout,
+			MaxAge:             cfg.SessionMaxAge,
+			ReuseInterval:      cfg.RefreshReuseInterval,
+			LegacyTokensBefore: sessionsSince,
 		},
 	})
 	if err != nil {
@@ -134,6 +141,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	}, a.routes())
 	return a, nil
 }
+
+// sessionsMigration is the migration that brought sessions.
+const sessionsMigration = 6
 
 // signingKeys returns the access-token keys of cfg, or a fresh key for
 // this process in development without any.

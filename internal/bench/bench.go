@@ -198,7 +198,7 @@ func newFixture(ctx context.Context, dbURL, alg string) (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	fx.token, _, err = tokens.Issue(userID, sessionID, []string{"pwd", "sms", "mfa"})
+	fx.token, _, err = tokens.Issue(userID, sessionID, []string{"pwd", "sms", "mfa"}, time.Time{})
 	return fx, err
 }
 

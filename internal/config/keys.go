@@ -34,13 +34,12 @@ func (c *Config) readKeys(p *parser) {
 	case c.SigningKeys == nil && c.JWTSecret == nil:
 		c.SigningKeysGenerated = true
 	}
-	if c.SigningKeys != nil || c.JWTSecret != nil {
-		name := "JWT_SIGNING_KEYS"
-		if c.SigningKeys == nil {
-			name = "JWT_SECRET"
-		}
-		if _, err := auth.NewSigningKeys(c.SigningKeys, c.JWTSecret); err != nil {
-			p.fail(name, "%v", strings.TrimPrefix(err.Error(), "auth: "))
+	if c.JWTSecret != nil && len(c.JWTSecret) < auth.MinSecretLen {
+		p.fail("JWT_SECRET", "must be at least %d bytes, got %d", auth.MinSecretLen, len(c.JWTSecret))
+	}
+	if c.SigningKeys != nil {
+		if _, err := auth.NewSigningKeys(c.SigningKeys, nil); err != nil {
+			p.fail("JWT_SIGNING_KEYS", "%v", strings.TrimPrefix(err.Error(), "auth: "))
 		}
 	}
 	switch secret := p.str("REFRESH_TOKEN_SECRET", ""); {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -12,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twostep/twostep/store"
 )
 
 // migrationFiles holds the schema, one file per step: NNNN_name.sql is
@@ -110,4 +113,20 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, log *slog.Logger) error
 		log.InfoContext(ctx, "migration applied", "dialect", d.name, "version", m.version, "name", m.name)
 	}
 	return nil
+}
+
+// MigratedAt returns when migration version was applied to this database
+// (its first replica's clock), or store.ErrNotFound if it has not been.
+func (db *DB) MigratedAt(ctx context.Context, version int) (time.Time, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	var at int64
+	err := db.r.QueryRowContext(ctx, `SELECT applied_at FROM schema_migrations WHERE version = $1`, version).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, db.wrap("migrated at", store.ErrNotFound)
+	}
+	if err != nil {
+		return time.Time{}, db.wrap("migrated at", err)
+	}
+	return fromMillis(at), nil
 }
