@@ -81,7 +81,11 @@ func accountRefusal(limit string, retryAfter time.Duration) error {
 }
 
 // spend keeps the attempt in the log: its check failed.
-func (a *attempt) spend() { a.spent = true }
+func (a *attempt) spend() {
+	if a != nil {
+		a.spent = true
+	}
+}
 
 // release gives an unspent attempt back. Failure is only logged: it can
 // only make the account's budget stricter than it should be.

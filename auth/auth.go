@@ -7,6 +7,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -69,8 +70,12 @@ type Options struct {
 	Sessions     SessionConfig // Secret is required
 	ChallengeTTL time.Duration // default DefaultChallengeTTL
 	MaxAttempts  int           // default DefaultMaxAttempts
-	Now          func() time.Time
-	Logger       *slog.Logger
+	TestNumbers  TestNumbers   // none by default
+	// ProviderCheckTime is how long a code check is taken to last until
+	// one has been measured (see checkCode); default 300ms.
+	ProviderCheckTime time.Duration
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 // Service implements the login flow.
@@ -85,8 +90,16 @@ type Service struct {
 	sessions     SessionConfig
 	challengeTTL time.Duration
 	maxAttempts  int
+	testNumbers  *testNumbers
 	now          func() time.Time
 	log          *slog.Logger
+	// checkTime follows how long the provider takes to check a code, so
+	// that a reset token that can never succeed answers as slowly as one
+	// that can (recovery.go).
+	checkTime latency
+	// queued wakes this replica's outbox worker when a request queues a
+	// send; nil when nobody listens.
+	queued chan struct{}
 	// dummyHash is compared against when the email is unknown, so that an
 	// unknown email costs the same time as a wrong password.
 	dummyHash []byte
@@ -131,9 +144,15 @@ func New(o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("auth: dummy hash: %w", err)
 	}
-	return &Service{
+	numbers := &testNumbers{TestNumbers: o.TestNumbers, now: o.Now}
+	if o.ProviderCheckTime <= 0 {
+		o.ProviderCheckTime = defaultCheckTime
+	}
+	s := &Service{
 		store:        o.Store,
-		otp:          o.OTP,
+		otp:          &testOTP{next: o.OTP, numbers: numbers, log: o.Logger},
+		testNumbers:  numbers,
+		queued:       make(chan struct{}, 1),
 		tokens:       o.Tokens,
 		phones:       o.Phones,
 		cost:         o.BcryptCost,
@@ -145,7 +164,9 @@ func New(o Options) (*Service, error) {
 		now:          o.Now,
 		log:          o.Logger,
 		dummyHash:    dummy,
-	}, nil
+	}
+	s.checkTime.ns.Store(int64(o.ProviderCheckTime))
+	return s, nil
 }
 
 // Ready reports whether the store answers.
@@ -220,6 +241,8 @@ func (s *Service) verifyErr(ctx context.Context, op, phone string, err error) er
 	switch kind {
 	case VerifyNotFound:
 		return errMFATokenInvalid(err)
+	case VerifyChannelUnavailable:
+		return &Error{Code: CodeOTPDeliveryFailed, Message: "Codes cannot be sent this way. Please choose another way, such as SMS.", Err: err}
 	case VerifyRateLimited:
 		var d time.Duration
 		if ve != nil {
@@ -235,12 +258,17 @@ func (s *Service) verifyErr(ctx context.Context, op, phone string, err error) er
 }
 
 // badInput turns an input validation error into a BAD_USER_INPUT error.
-func badInput(err error) error {
+func badInput(err error) error { return badInputAs(err, "") }
+
+// badInputAs is badInput for an argument that input's rule knows by
+// another name (newPassword is checked as a password).
+func badInputAs(err error, field string) error {
 	var ie *input.Error
 	if errors.As(err, &ie) {
-		return &Error{Code: CodeBadUserInput, Field: ie.Field, Message: capitalize(ie.Field) + " " + ie.Reason + ".", Err: err}
+		f := cmp.Or(field, ie.Field)
+		return &Error{Code: CodeBadUserInput, Field: f, Message: fieldLabel(f) + " " + ie.Reason + ".", Err: err}
 	}
-	return &Error{Code: CodeBadUserInput, Message: "Invalid input.", Err: err}
+	return &Error{Code: CodeBadUserInput, Field: field, Message: "Invalid input.", Err: err}
 }
 
 // storeErr classifies a store failure: unreachable database or anything
@@ -257,12 +285,23 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	if s == "mfaToken" {
+// fieldLabel names an argument in a message for people.
+func fieldLabel(field string) string {
+	switch field {
+	case "":
+		return "Input"
+	case "mfaToken":
 		return "Sign-in token"
+	case "resetToken":
+		return "Reset token"
+	case "changeToken":
+		return "Change token"
+	case "newPassword":
+		return "New password"
+	case "currentPassword":
+		return "Current password"
+	case "newPhone":
+		return "New phone"
 	}
-	return string(s[0]-'a'+'A') + s[1:]
+	return string(field[0]-'a'+'A') + field[1:]
 }

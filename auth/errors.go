@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 	"time"
+
+	"github.com/twostep/twostep/store"
 )
 
 // Code is a stable, machine-readable error code. Clients switch on it (it
@@ -55,7 +57,20 @@ func errInvalidCredentials() error {
 }
 
 func errMFATokenInvalid(cause error) error {
-	return &Error{Code: CodeMFATokenInvalid, Message: "This sign-in attempt has expired or was already used. Please sign in again.", Err: cause}
+	return errTokenInvalid(store.PurposeLogin, cause)
+}
+
+// errTokenInvalid is MFA_TOKEN_INVALID for a step token of purpose: the
+// step's token is dead, and the flow starts again.
+func errTokenInvalid(purpose string, cause error) error {
+	msg := "This sign-in attempt has expired or was already used. Please sign in again."
+	switch purpose {
+	case store.PurposeReset:
+		msg = "This password reset has expired or was already used. Please start again."
+	case store.PurposePhone:
+		msg = "This phone number change has expired or was already used. Please start again."
+	}
+	return &Error{Code: CodeMFATokenInvalid, Message: msg, Err: cause}
 }
 
 func errRefreshInvalid(cause error) error {

@@ -73,5 +73,12 @@ func accountKey(u *store.User, email string) string {
 
 func userAccountKey(userID string) string { return "u:" + userID }
 
+// resetSendsKey names the daily budget of reset codes sent to an account.
+func resetSendsKey(userID string) string { return "acct:reset-sends:" + userID }
+
+// resetEmailKey names the budget of password resets asked for one email,
+// with or without an account.
+func resetEmailKey(email string) string { return "reset:email:" + email }
+
 // attemptKey names an account's attempt log.
 func attemptKey(acct string) string { return "acct:" + acct }

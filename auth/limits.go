@@ -28,6 +28,14 @@ type Limits struct {
 	LoginPerIP    Limit
 	VerifyPerIP   Limit
 	RefreshPerIP  Limit
+	ResetPerIP    Limit // requestPasswordReset
+
+	// ResetPerEmail bounds requestPasswordReset per email, with an account
+	// or not (the same answer either way); ResetSendsPerDay the reset codes
+	// sent to one account a day, so that strangers who know an email cannot
+	// use up its number's budgets (0: off).
+	ResetPerEmail    Limit
+	ResetSendsPerDay int
 
 	// AccountFreeFailures failed password or code attempts of one account
 	// are free; each further one doubles a temporary block, from one
@@ -65,6 +73,9 @@ func DefaultLimits() Limits {
 		LoginPerIP:            Limit{Max: 60, Window: 15 * time.Minute},
 		VerifyPerIP:           Limit{Max: 60, Window: 15 * time.Minute},
 		RefreshPerIP:          Limit{Max: 300, Window: 15 * time.Minute},
+		ResetPerIP:            Limit{Max: 20, Window: time.Hour},
+		ResetPerEmail:         Limit{Max: 3, Window: time.Hour},
+		ResetSendsPerDay:      3,
 		AccountFreeFailures:   10,
 		AccountMaxBlock:       15 * time.Minute,
 		AccountPerHour:        100,
@@ -86,7 +97,7 @@ func (l Limits) Validate() error {
 	for _, ip := range []struct {
 		name string
 		l    Limit
-	}{{"RegisterPerIP", l.RegisterPerIP}, {"LoginPerIP", l.LoginPerIP}, {"VerifyPerIP", l.VerifyPerIP}, {"RefreshPerIP", l.RefreshPerIP}} {
+	}{{"RegisterPerIP", l.RegisterPerIP}, {"LoginPerIP", l.LoginPerIP}, {"VerifyPerIP", l.VerifyPerIP}, {"RefreshPerIP", l.RefreshPerIP}, {"ResetPerIP", l.ResetPerIP}, {"ResetPerEmail", l.ResetPerEmail}} {
 		if ip.l.Max < 0 || (ip.l.On() && ip.l.Window <= 0) {
 			return fmt.Errorf("auth: limit %s: %d per %s: want a window for a positive maximum", ip.name, ip.l.Max, ip.l.Window)
 		}
@@ -102,8 +113,8 @@ func (l Limits) Validate() error {
 		return errors.New("auth: limit PhoneCooldown must not be negative")
 	case l.PhonePerHour < 1 || l.PhonePerDay < 1 || l.SMSPerHour < 1 || l.SMSUnverifiedPerHour < 1 || l.UnverifiedSendsPerDay < 1:
 		return errors.New("auth: limits PhonePerHour, PhonePerDay, SMSPerHour, SMSUnverifiedPerHour and UnverifiedSendsPerDay must be at least 1")
-	case l.SMSPerCountryPerHour < 0:
-		return errors.New("auth: limit SMSPerCountryPerHour must not be negative")
+	case l.SMSPerCountryPerHour < 0 || l.ResetSendsPerDay < 0:
+		return errors.New("auth: limits SMSPerCountryPerHour and ResetSendsPerDay must not be negative")
 	}
 	return nil
 }
@@ -142,6 +153,8 @@ func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 		l = s.limits.VerifyPerIP
 	case "refresh":
 		l = s.limits.RefreshPerIP
+	case "reset":
+		l = s.limits.ResetPerIP
 	}
 	if err := s.hit(ctx, action+"_per_ip", ipKey(action, ip), l); err != nil {
 		return err
@@ -187,9 +200,13 @@ func (s *Service) sendBudgets(u *store.User, cc int) (names []string, budgets []
 }
 
 // chargeSend charges one send to u's number to every budget it counts
-// against, or to none of them: a refused send costs no budget anything.
-func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int) error {
+// against (for a password reset, also the account's daily reset budget),
+// or to none of them: a refused send costs no budget anything.
+func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int, reset bool) error {
 	names, budgets := s.sendBudgets(u, cc)
+	if l := s.limits.ResetSendsPerDay; reset && l > 0 {
+		names, budgets = append(names, "reset_sends_per_day"), append(budgets, store.Budget{Key: resetSendsKey(u.ID), Max: l, Window: 24 * time.Hour})
+	}
 	now := s.now()
 	refused, resetAt, err := s.store.Charge(ctx, budgets, now)
 	if err != nil {

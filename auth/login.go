@@ -1,9 +1,9 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -28,7 +28,7 @@ type RegisterInput struct {
 func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error) {
 	// Every field is checked, so a form can show all its problems at once.
 	email, emailErr := input.Email(in.Email)
-	phone, phoneErr := s.phones.Normalize(in.Phone)
+	phone, phoneErr := s.normalizePhone(in.Phone)
 	var bad []error
 	for _, err := range []error{emailErr, input.Password(in.Password), phoneErr} {
 		if err != nil {
@@ -79,12 +79,14 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 type LoginInput struct {
 	Email    string
 	Password string
+	Channel  Channel // "" for SMS
 	ClientIP string
 }
 
 // LoginResult is what the password step hands to the client.
 type LoginResult struct {
 	MFAToken  string // opaque; only its hash is stored
+	Channel   Channel
 	SentTo    string // masked phone
 	ExpiresAt time.Time
 }
@@ -133,7 +135,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	}
 	s.upgradeHash(ctx, u, in.Password)
 
-	v, err := s.sendCode(ctx, u, att)
+	ch := cmp.Or(in.Channel, ChannelSMS)
+	v, err := s.sendCode(ctx, send{user: u, channel: ch, purpose: store.PurposeLogin, att: att})
 	if err != nil {
 		return nil, err
 	}
@@ -145,8 +148,10 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	c := &store.Challenge{
 		ID:              uuid.Must(uuid.NewV7()).String(),
 		TokenHash:       hashToken(token),
+		Purpose:         store.PurposeLogin,
 		UserID:          u.ID,
 		Phone:           u.Phone,
+		Channel:         string(ch),
 		VerificationSID: v.SID,
 		MaxAttempts:     s.maxAttempts,
 		CreatedAt:       now,
@@ -155,8 +160,8 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if err := s.store.CreateChallenge(ctx, c); err != nil {
 		return nil, storeErr(err)
 	}
-	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "challenge_id", c.ID)
-	return &LoginResult{MFAToken: token, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
+	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "channel", string(ch), "challenge_id", c.ID)
+	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
 }
 
 // VerifyInput is the code step.
@@ -185,12 +190,9 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	if err := s.limitIP(ctx, "verify", in.ClientIP); err != nil {
 		return nil, err
 	}
-	c, err := s.store.ChallengeByTokenHash(ctx, hashToken(in.MFAToken))
+	c, err := s.challenge(ctx, in.MFAToken, store.PurposeLogin)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
+		return nil, err
 	}
 	acct := userAccountKey(c.UserID)
 	att, err := s.takeAttempt(ctx, acct)
@@ -199,28 +201,8 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	}
 	defer att.release(ctx) // unless spent below
 
-	// Count the attempt before asking the provider, so no interleaving of
-	// requests gets more than MaxAttempts checks.
-	c, err = s.store.CountChallengeAttempt(ctx, c.ID, s.now())
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
-	}
-	approved, err := s.otp.CheckVerification(ctx, c.VerificationSID, code)
-	if err != nil {
-		// The challenge is left alone even when the provider has forgotten
-		// the verification: a concurrent request may have just been
-		// approved and still be completing it.
-		return nil, s.verifyErr(ctx, "check", c.Phone, err)
-	}
-	att.spend()
-	if !approved {
-		left := max(c.MaxAttempts-c.Attempts, 0)
-		s.log.InfoContext(ctx, "code failed", "user_id", c.UserID, "challenge_id", c.ID, "attempts_left", left)
-		return nil, &Error{Code: CodeInvalidOTP, Field: "code", AttemptsLeft: left,
-			Message: fmt.Sprintf("That code is not correct. %d attempt(s) left.", left)}
+	if c, err = s.checkCode(ctx, c, code, att); err != nil {
+		return nil, err
 	}
 	if err := s.store.CompleteChallenge(ctx, c.ID, s.now()); err != nil {
 		switch {

@@ -11,9 +11,10 @@ import (
 // production implementation (package twilioverify); the code is
 // generated, delivered and checked by the provider, never by twostep.
 type OTPVerifier interface {
-	// StartVerification sends a code to the E.164 number to by SMS. Sending
-	// again while a verification is pending re-sends the same code.
-	StartVerification(ctx context.Context, to string) (Verification, error)
+	// StartVerification sends a code to the E.164 number to through ch.
+	// Sending again while a verification is pending re-sends the same
+	// code, through whichever channel is asked this time.
+	StartVerification(ctx context.Context, to string, ch Channel) (Verification, error)
 	// CheckVerification checks code against the verification sid that
 	// StartVerification returned. A wrong code is not an error: it returns
 	// approved == false.
@@ -23,6 +24,18 @@ type OTPVerifier interface {
 	// gone already is not an error.
 	CancelVerification(ctx context.Context, sid string) error
 }
+
+// Channel is how a code reaches the person: Twilio Verify's channel names.
+type Channel string
+
+// The channels twostep offers. WhatsApp needs a WhatsApp sender on the
+// Verify service; without one the provider refuses it
+// (VerifyChannelUnavailable).
+const (
+	ChannelSMS      Channel = "sms"
+	ChannelCall     Channel = "call" // a voice call reads the code out
+	ChannelWhatsApp Channel = "whatsapp"
+)
 
 // Verification describes a verification the provider has started.
 type Verification struct {
@@ -44,6 +57,10 @@ const (
 	// VerifyRateLimited: the provider refuses more sends or checks for now
 	// (RATE_LIMITED).
 	VerifyRateLimited
+	// VerifyChannelUnavailable: the provider does not offer the channel
+	// asked for (WhatsApp without a sender); another channel may work
+	// (OTP_DELIVERY_FAILED, saying so).
+	VerifyChannelUnavailable
 )
 
 func (k VerifyErrorKind) String() string {
@@ -52,6 +69,8 @@ func (k VerifyErrorKind) String() string {
 		return "not found"
 	case VerifyRateLimited:
 		return "rate limited"
+	case VerifyChannelUnavailable:
+		return "channel unavailable"
 	default:
 		return "unavailable"
 	}

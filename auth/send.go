@@ -8,12 +8,22 @@ import (
 	"github.com/twostep/twostep/store"
 )
 
-// sendCode sends a code to u's number for a login whose password was
-// right, and returns the verification. Before anything goes out:
+// send is one code to send: to user's number (for a phone change, a user
+// value carrying the new number, unverified), through channel.
+type send struct {
+	user    *store.User
+	channel Channel
+	purpose string   // store.PurposeLogin, PurposeReset or PurposePhone
+	att     *attempt // spent if the send is refused; nil: none to spend
+	retry   bool     // a queued send tried again: its budgets were charged the first time
+}
+
+// sendCode sends a code and returns the verification. Before anything
+// goes out:
 //
 //   - the number must still be allowed (SMS_ALLOWED_COUNTRY_CODES may have
 //     narrowed since registration);
-//   - an account that has not verified its number sends nothing to a
+//   - an account that has not verified the number sends nothing to a
 //     number another account has verified;
 //   - the send is charged to its budgets, all or none (chargeSend);
 //   - pending challenges of other accounts on the number end, and their
@@ -23,28 +33,33 @@ import (
 // A login refused here has passed the password, so it spends its attempt
 // (att): "right password, refused" must cost what a wrong one costs, and it
 // is logged for the account's owner.
-func (s *Service) sendCode(ctx context.Context, u *store.User, att *attempt) (Verification, error) {
-	if _, err := s.phones.Normalize(u.Phone); err != nil {
-		att.spend()
+func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) {
+	u := snd.user
+	if _, err := s.phones.Normalize(u.Phone); err != nil && !s.testNumbers.has(u.Phone) {
+		snd.att.spend()
 		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
-		return Verification{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this account's phone number.", Err: err}
+		return Verification{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this phone number.", Err: err}
 	}
 	if !u.PhoneVerified {
 		owner, err := s.store.PhoneOwner(ctx, u.Phone)
 		switch {
 		case err == nil && owner != u.ID:
-			att.spend()
+			snd.att.spend()
 			s.log.WarnContext(ctx, "code not sent", "reason", "phone verified by another account", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
 			return Verification{}, errPhoneTaken(nil)
 		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return Verification{}, storeErr(err)
 		}
 	}
-	if err := s.chargeSend(ctx, u, input.CallingCode(u.Phone)); err != nil {
-		att.spend()
+	if err := s.charge(ctx, snd); err != nil {
+		snd.att.spend()
 		var ae *Error
 		if errors.As(err, &ae) && ae.Code == CodeRateLimited {
-			s.log.WarnContext(ctx, "login blocked by a send limit", "user_id", u.ID, "limit", ae.Limit, "phone", input.MaskPhone(u.Phone))
+			msg := "login blocked by a send limit"
+			if snd.purpose != store.PurposeLogin {
+				msg = "code not sent: send limit"
+			}
+			s.log.WarnContext(ctx, msg, "user_id", u.ID, "purpose", snd.purpose, "limit", ae.Limit, "phone", input.MaskPhone(u.Phone))
 		}
 		return Verification{}, err
 	}
@@ -62,9 +77,18 @@ func (s *Service) sendCode(ctx context.Context, u *store.User, att *attempt) (Ve
 			s.log.WarnContext(ctx, "cancel verification failed", "challenge_id", c.ID, "err", err)
 		}
 	}
-	v, err := s.otp.StartVerification(ctx, u.Phone)
+	v, err := s.otp.StartVerification(ctx, u.Phone, snd.channel)
 	if err != nil {
 		return Verification{}, s.verifyErr(ctx, "start", u.Phone, err)
 	}
 	return v, nil
+}
+
+// charge charges snd to its budgets, except a queued send tried again:
+// that one was charged at its first try.
+func (s *Service) charge(ctx context.Context, snd send) error {
+	if snd.retry {
+		return nil
+	}
+	return s.chargeSend(ctx, snd.user, input.CallingCode(snd.user.Phone), snd.purpose == store.PurposeReset)
 }

@@ -25,7 +25,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 		if errors.As(err, &ae) {
 			ext := map[string]any{"code": string(ae.Code)}
 			switch ae.Code {
-			case auth.CodeBadUserInput, auth.CodeEmailTaken, auth.CodePhoneTaken:
+			case auth.CodeBadUserInput, auth.CodeEmailTaken, auth.CodePhoneTaken, auth.CodeInvalidCredentials:
 				if ae.Field != "" {
 					ext["field"] = ae.Field
 				}

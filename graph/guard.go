@@ -20,7 +20,11 @@ const (
 
 // sensitiveFields are the mutations that do expensive or abusable work
 // (bcrypt, SMS, code checks). An operation may hold one of them, once.
-var sensitiveFields = map[string]bool{"register": true, "login": true, "verifyOtp": true, "refreshSession": true}
+var sensitiveFields = map[string]bool{
+	"register": true, "login": true, "verifyOtp": true, "refreshSession": true,
+	"resendOtp": true, "requestPasswordReset": true, "resetPassword": true, "changePassword": true,
+	"startPhoneChange": true, "confirmPhoneChange": true, "deleteAccount": true,
+}
 
 // operationGuard refuses, before any resolver runs, operations that nest
 // deeper than depthLimit, cost more than complexityLimit, carry more than

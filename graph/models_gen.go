@@ -24,9 +24,37 @@ type AuthPayload struct {
 	User             *User     `json:"user"`
 }
 
+type ChangePasswordInput struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+type ChangePasswordPayload struct {
+	User *User `json:"user"`
+}
+
+type ConfirmPhoneChangeInput struct {
+	ChangeToken string `json:"changeToken"`
+	Code        string `json:"code"`
+}
+
+type ConfirmPhoneChangePayload struct {
+	User *User `json:"user"`
+}
+
+type DeleteAccountInput struct {
+	Password string `json:"password"`
+}
+
+type DeleteAccountPayload struct {
+	Ok bool `json:"ok"`
+}
+
 type LoginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// How the code is sent. WHATSAPP needs a WhatsApp sender on the Verify service.
+	Channel *OtpChannel `json:"channel,omitempty"`
 }
 
 type LoginPayload struct {
@@ -44,6 +72,21 @@ type LogoutPayload struct {
 }
 
 type Mutation struct {
+}
+
+type PasswordResetPayload struct {
+	// Opaque and single-use, for resetPassword. Returned for every email, with an account or not.
+	ResetToken string `json:"resetToken"`
+	// When the code and the resetToken stop working.
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+type PhoneChangePayload struct {
+	// Opaque and single-use, for confirmPhoneChange by the same user.
+	ChangeToken string `json:"changeToken"`
+	// The new number, masked.
+	SentTo    string    `json:"sentTo"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 type Query struct {
@@ -64,6 +107,25 @@ type RegisterPayload struct {
 	User *User `json:"user"`
 }
 
+type RequestPasswordResetInput struct {
+	Email string `json:"email"`
+}
+
+type ResendOtpInput struct {
+	MfaToken string      `json:"mfaToken"`
+	Channel  *OtpChannel `json:"channel,omitempty"`
+}
+
+type ResetPasswordInput struct {
+	ResetToken  string `json:"resetToken"`
+	Code        string `json:"code"`
+	NewPassword string `json:"newPassword"`
+}
+
+type ResetPasswordPayload struct {
+	Ok bool `json:"ok"`
+}
+
 type RevokeSessionInput struct {
 	SessionID string `json:"sessionId"`
 }
@@ -82,6 +144,12 @@ type Session struct {
 	IPAddress *string `json:"ipAddress,omitempty"`
 	// Whether this is the session of the token making the request.
 	Current bool `json:"current"`
+}
+
+type StartPhoneChangeInput struct {
+	NewPhone string `json:"newPhone"`
+	// The account's password, asked again.
+	Password string `json:"password"`
 }
 
 type User struct {
@@ -158,15 +226,20 @@ type OtpChannel string
 
 const (
 	OtpChannelSms OtpChannel = "SMS"
+	// A voice call reads the code out.
+	OtpChannelCall     OtpChannel = "CALL"
+	OtpChannelWhatsapp OtpChannel = "WHATSAPP"
 )
 
 var AllOtpChannel = []OtpChannel{
 	OtpChannelSms,
+	OtpChannelCall,
+	OtpChannelWhatsapp,
 }
 
 func (e OtpChannel) IsValid() bool {
 	switch e {
-	case OtpChannelSms:
+	case OtpChannelSms, OtpChannelCall, OtpChannelWhatsapp:
 		return true
 	}
 	return false

@@ -38,6 +38,29 @@ func authPayload(res *auth.AuthResult) *AuthPayload {
 	}
 }
 
+func loginPayload(res *auth.LoginResult) *LoginPayload {
+	ch := OtpChannelSms
+	switch res.Channel {
+	case auth.ChannelCall:
+		ch = OtpChannelCall
+	case auth.ChannelWhatsApp:
+		ch = OtpChannelWhatsapp
+	}
+	return &LoginPayload{MfaToken: res.MFAToken, Channel: ch, SentTo: res.SentTo, ExpiresAt: res.ExpiresAt}
+}
+
+// channel maps the schema's OtpChannel (nil: the default, SMS).
+func channel(c *OtpChannel) auth.Channel {
+	switch {
+	case c == nil || *c == OtpChannelSms:
+		return auth.ChannelSMS
+	case *c == OtpChannelCall:
+		return auth.ChannelCall
+	default:
+		return auth.ChannelWhatsApp
+	}
+}
+
 func sessionModel(s auth.SessionInfo) *Session {
 	return &Session{
 		ID:         s.ID,

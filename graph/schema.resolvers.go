@@ -31,17 +31,13 @@ func (r *mutationResolver) Login(ctx context.Context, input LoginInput) (*LoginP
 	res, err := r.auth.Login(ctx, auth.LoginInput{
 		Email:    input.Email,
 		Password: input.Password,
+		Channel:  channel(input.Channel),
 		ClientIP: clientIP(ctx),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &LoginPayload{
-		MfaToken:  res.MFAToken,
-		Channel:   OtpChannelSms,
-		SentTo:    res.SentTo,
-		ExpiresAt: res.ExpiresAt,
-	}, nil
+	return loginPayload(res), nil
 }
 
 // VerifyOtp is the resolver for the verifyOtp field.
@@ -83,6 +79,84 @@ func (r *mutationResolver) RevokeSession(ctx context.Context, input RevokeSessio
 		return nil, err
 	}
 	return &LogoutPayload{RevokedSessions: n}, nil
+}
+
+// ResendOtp is the resolver for the resendOtp field.
+func (r *mutationResolver) ResendOtp(ctx context.Context, input ResendOtpInput) (*LoginPayload, error) {
+	res, err := r.auth.ResendOTP(ctx, auth.ResendInput{MFAToken: input.MfaToken, Channel: channel(input.Channel), ClientIP: clientIP(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	return loginPayload(res), nil
+}
+
+// RequestPasswordReset is the resolver for the requestPasswordReset field.
+func (r *mutationResolver) RequestPasswordReset(ctx context.Context, input RequestPasswordResetInput) (*PasswordResetPayload, error) {
+	res, err := r.auth.RequestPasswordReset(ctx, input.Email, clientIP(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &PasswordResetPayload{ResetToken: res.ResetToken, ExpiresAt: res.ExpiresAt}, nil
+}
+
+// ResetPassword is the resolver for the resetPassword field.
+func (r *mutationResolver) ResetPassword(ctx context.Context, input ResetPasswordInput) (*ResetPasswordPayload, error) {
+	err := r.auth.ResetPassword(ctx, auth.ResetInput{
+		ResetToken:  input.ResetToken,
+		Code:        input.Code,
+		NewPassword: input.NewPassword,
+		ClientIP:    clientIP(ctx),
+	})
+	if err != nil {
+		return nil, reportAll(ctx, err)
+	}
+	return &ResetPasswordPayload{Ok: true}, nil
+}
+
+// ChangePassword is the resolver for the changePassword field.
+func (r *mutationResolver) ChangePassword(ctx context.Context, input ChangePasswordInput) (*ChangePasswordPayload, error) {
+	u, err := r.auth.ChangePassword(ctx, principal(ctx), auth.ChangePasswordInput{
+		CurrentPassword: input.CurrentPassword,
+		NewPassword:     input.NewPassword,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &ChangePasswordPayload{User: userModel(u)}, nil
+}
+
+// StartPhoneChange is the resolver for the startPhoneChange field.
+func (r *mutationResolver) StartPhoneChange(ctx context.Context, input StartPhoneChangeInput) (*PhoneChangePayload, error) {
+	res, err := r.auth.StartPhoneChange(ctx, principal(ctx), auth.PhoneChangeInput{
+		NewPhone: input.NewPhone,
+		Password: input.Password,
+		ClientIP: clientIP(ctx),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &PhoneChangePayload{ChangeToken: res.ChangeToken, SentTo: res.SentTo, ExpiresAt: res.ExpiresAt}, nil
+}
+
+// ConfirmPhoneChange is the resolver for the confirmPhoneChange field.
+func (r *mutationResolver) ConfirmPhoneChange(ctx context.Context, input ConfirmPhoneChangeInput) (*ConfirmPhoneChangePayload, error) {
+	u, err := r.auth.ConfirmPhoneChange(ctx, principal(ctx), auth.ConfirmPhoneInput{
+		ChangeToken: input.ChangeToken,
+		Code:        input.Code,
+		ClientIP:    clientIP(ctx),
+	})
+	if err != nil {
+		return nil, reportAll(ctx, err)
+	}
+	return &ConfirmPhoneChangePayload{User: userModel(u)}, nil
+}
+
+// DeleteAccount is the resolver for the deleteAccount field.
+func (r *mutationResolver) DeleteAccount(ctx context.Context, input DeleteAccountInput) (*DeleteAccountPayload, error) {
+	if err := r.auth.DeleteAccount(ctx, principal(ctx), input.Password); err != nil {
+		return nil, err
+	}
+	return &DeleteAccountPayload{Ok: true}, nil
 }
 
 // Me is the resolver for the me field.

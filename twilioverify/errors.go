@@ -19,6 +19,7 @@ const (
 	codeMaxChecks         = 60202 // 5 checks on one verification
 	codeMaxSends          = 60203 // 5 sends to one number in 10 minutes
 	codeTooManyConcurrent = 60212 // concurrent requests for one number
+	codeChannelDisabled   = 60223 // the service has no sender for the channel (WhatsApp)
 )
 
 // classify maps a twilio-go error to an *auth.VerifyError (without Err).
@@ -42,6 +43,8 @@ func classify(err error, retryAfter time.Duration) *auth.VerifyError {
 	switch code {
 	case codeNotFound:
 		ve.Kind = auth.VerifyNotFound
+	case codeChannelDisabled:
+		ve.Kind = auth.VerifyChannelUnavailable
 	case codeMaxChecks, codeMaxSends, codeTooManyConcurrent, codeTooManyRequests:
 		ve.Kind = auth.VerifyRateLimited
 		ve.RetryAfter = retryAfter

@@ -120,26 +120,28 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// StartVerification asks Twilio to send a code to the E.164 number to by
-// SMS. While a verification is pending Twilio re-sends the same code, so
-// retrying after a timeout is harmless to the user.
+// StartVerification asks Twilio to send a code to the E.164 number to
+// through ch (sms, call or whatsapp). While a verification is pending
+// Twilio re-sends the same code, so retrying after a timeout is harmless to
+// the user.
 //
 // Errors are *auth.VerifyError: VerifyRateLimited for 60203 (too many
-// sends), 60212 and 20429; VerifyUnavailable for everything else.
-func (c *Client) StartVerification(ctx context.Context, to string) (auth.Verification, error) {
+// sends), 60212 and 20429; VerifyChannelUnavailable for 60223 (no sender
+// for the channel); VerifyUnavailable for everything else.
+func (c *Client) StartVerification(ctx context.Context, to string, ch auth.Channel) (auth.Verification, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	api, rt := c.api(ctx)
 
 	params := &verify.CreateVerificationParams{}
-	params.SetTo(to).SetChannel("sms")
+	params.SetTo(to).SetChannel(string(ch))
 	v, err := api.CreateVerification(c.serviceSID, params)
 	if err != nil {
 		return auth.Verification{}, c.fail(ctx, "start", to, err, rt.retryAfter())
 	}
 	out := auth.Verification{SID: deref(v.Sid)}
 	c.log.InfoContext(ctx, "twilioverify: verification started",
-		"to", input.MaskPhone(to), "sid", out.SID, "status", deref(v.Status))
+		"to", input.MaskPhone(to), "sid", out.SID, "channel", string(ch), "status", deref(v.Status))
 	return out, nil
 }
 

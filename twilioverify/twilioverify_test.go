@@ -66,7 +66,7 @@ func newClient(tb testing.TB, apiURL string, edit func(*twilioverify.Config)) *t
 // "sent".
 func start(tb testing.TB, c *twilioverify.Client, em *emulator.Emulator, to string) (auth.Verification, string) {
 	tb.Helper()
-	v, err := c.StartVerification(tb.Context(), to)
+	v, err := c.StartVerification(tb.Context(), to, auth.ChannelSMS)
 	if err != nil {
 		tb.Fatalf("StartVerification(%q) = %v", to, err)
 	}
@@ -170,7 +170,7 @@ func TestSixthSendRateLimited(t *testing.T) {
 	for range 5 {
 		start(t, c, em, phone)
 	}
-	_, err := c.StartVerification(t.Context(), phone)
+	_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 	ve := wantVerifyError(t, err, auth.VerifyRateLimited, 60203)
 	if ve.RetryAfter != 10*time.Minute {
 		t.Errorf("RetryAfter = %v, want 10m (no header)", ve.RetryAfter)
@@ -309,7 +309,7 @@ func TestFailureKinds(t *testing.T) {
 			v, code := start(t, c, em, phone)
 			em.Fail(phone, tt.failure)
 
-			_, err := c.StartVerification(t.Context(), phone)
+			_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 			ve := wantVerifyError(t, err, tt.wantKind, tt.wantCode)
 			if ve.RetryAfter != tt.wantRetryAfter {
 				t.Errorf("start: RetryAfter = %v, want %v", ve.RetryAfter, tt.wantRetryAfter)
@@ -326,7 +326,7 @@ func TestFailureTimes(t *testing.T) {
 	c := newClient(t, srv.URL, nil)
 	em.Fail(phone, emulator.Failure{Code: 60212, Times: 1})
 
-	_, err := c.StartVerification(t.Context(), phone)
+	_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 	wantVerifyError(t, err, auth.VerifyRateLimited, 60212)
 	start(t, c, em, phone) // the failure was used up
 }
@@ -347,7 +347,7 @@ func TestRetryAfterHeader(t *testing.T) {
 			c := newClient(t, srv.URL, nil)
 			em.Fail(phone, tt.failure)
 
-			_, err := c.StartVerification(t.Context(), phone)
+			_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 			ve := wantVerifyError(t, err, auth.VerifyRateLimited, tt.failure.Code)
 			if ve.RetryAfter != tt.want {
 				t.Errorf("RetryAfter = %v, want %v", ve.RetryAfter, tt.want)
@@ -362,7 +362,7 @@ func TestTimeout(t *testing.T) {
 	em.Fail(phone, emulator.Failure{Delay: 10 * time.Second})
 
 	begin := time.Now()
-	_, err := c.StartVerification(t.Context(), phone)
+	_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 	elapsed := time.Since(begin)
 
 	wantVerifyError(t, err, auth.VerifyUnavailable, 0)
@@ -403,7 +403,7 @@ func TestCanceledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(50*time.Millisecond, cancel)
 		begin := time.Now()
-		_, err := c.StartVerification(ctx, phone)
+		_, err := c.StartVerification(ctx, phone, auth.ChannelSMS)
 		if elapsed := time.Since(begin); elapsed > 2*time.Second {
 			t.Errorf("StartVerification took %v after cancel", elapsed)
 		}
@@ -418,7 +418,7 @@ func TestCanceledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 
-		_, err := c.StartVerification(ctx, phone)
+		_, err := c.StartVerification(ctx, phone, auth.ChannelSMS)
 		wantVerifyError(t, err, auth.VerifyUnavailable, 0)
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("err = %v, want context.Canceled", err)
@@ -441,7 +441,7 @@ func TestBadCredentials(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, srv := newEmulator(t)
 			c := newClient(t, srv.URL, tt.edit)
-			_, err := c.StartVerification(t.Context(), phone)
+			_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 			wantVerifyError(t, err, auth.VerifyUnavailable, 20003)
 			_, err = c.CheckVerification(t.Context(), unknownSID, "123456")
 			wantVerifyError(t, err, auth.VerifyUnavailable, 20003)
@@ -454,7 +454,7 @@ func TestUnknownService(t *testing.T) {
 	c := newClient(t, srv.URL, func(cfg *twilioverify.Config) { cfg.ServiceSID = "VAbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb" })
 	// Twilio answers 20404 for a service it does not know too; on start
 	// that is a misconfiguration, still reported as its code.
-	_, err := c.StartVerification(t.Context(), phone)
+	_, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 	wantVerifyError(t, err, auth.VerifyNotFound, 20404)
 }
 
@@ -572,7 +572,7 @@ func TestConnectionsPooled(t *testing.T) {
 		t.Fatal("check of an unknown verification succeeded")
 	}
 	em.Fail(phone, emulator.Failure{HTML: true, Times: 1})
-	if _, err := c.StartVerification(t.Context(), phone); err == nil { // 503 HTML
+	if _, err := c.StartVerification(t.Context(), phone, auth.ChannelSMS); err == nil { // 503 HTML
 		t.Fatal("injected 503 succeeded")
 	}
 	start(t, c, em, phone)
@@ -599,7 +599,7 @@ func TestDefaultHost(t *testing.T) {
 	c := newClient(t, "", func(cfg *twilioverify.Config) { cfg.Transport = rt })
 
 	ctx := context.WithValue(t.Context(), ctxKey{}, "mark")
-	v, err := c.StartVerification(ctx, phone)
+	v, err := c.StartVerification(ctx, phone, auth.ChannelSMS)
 	if err != nil || v.SID != "VE00000000000000000000000000000000" {
 		t.Fatalf("StartVerification = %+v, %v", v, err)
 	}
@@ -637,7 +637,7 @@ func TestLogsKeepSecrets(t *testing.T) {
 	c.CheckVerification(t.Context(), v.SID, code)
 	c.CheckVerification(t.Context(), v.SID, code) // 20404
 	em.Fail(phone, emulator.Failure{Code: 60200})
-	c.StartVerification(t.Context(), phone)
+	c.StartVerification(t.Context(), phone, auth.ChannelSMS)
 
 	log := buf.String()
 	for _, secret := range []string{code, wrongCode(code), emulator.DefaultAuthToken, phone, strings.TrimPrefix(phone, "+")} {
@@ -703,3 +703,36 @@ func TestNew(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestChannels: the channel asked for reaches Twilio as its Channel
+// parameter; a re-send through another channel keeps the verification and
+// its code; WhatsApp on a service without a WhatsApp sender is Twilio's
+// 60223, VerifyChannelUnavailable.
+func TestChannels(t *testing.T) {
+	em, srv := newEmulator(t)
+	c := newClient(t, srv.URL, nil)
+	v, code := start(t, c, em, phone)
+	again, err := c.StartVerification(t.Context(), phone, auth.ChannelCall)
+	if err != nil || again.SID != v.SID {
+		t.Fatalf("StartVerification(call) = %+v, %v, want the pending verification %s", again, err, v.SID)
+	}
+	if got, _ := em.Code(phone); got != code {
+		t.Errorf("a call re-send read out %q, want the same code %q", got, code)
+	}
+	reqs := em.Requests()
+	if last := reqs[len(reqs)-1]; last.Form.Get("Channel") != "call" {
+		t.Errorf("Channel sent = %q, want call", last.Form.Get("Channel"))
+	}
+	_, err = c.StartVerification(t.Context(), "+14155550199", auth.ChannelWhatsApp)
+	var ve *auth.VerifyError
+	if !errors.As(err, &ve) || ve.Kind != auth.VerifyChannelUnavailable || ve.Code != 60223 {
+		t.Fatalf("StartVerification(whatsapp, no sender) = %v, want VerifyChannelUnavailable 60223", err)
+	}
+
+	withSender := emulator.New(emulator.Options{WhatsApp: true})
+	srv2 := httptest.NewServer(withSender)
+	defer srv2.Close()
+	if _, err := newClient(t, srv2.URL, nil).StartVerification(t.Context(), phone, auth.ChannelWhatsApp); err != nil {
+		t.Errorf("StartVerification(whatsapp, with a sender) = %v", err)
+	}
+}

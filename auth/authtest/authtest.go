@@ -90,6 +90,7 @@ type Options struct {
 	Logger  *slog.Logger
 	// Session lifetimes; zero fields take auth's defaults.
 	SessionIdle, SessionMaxAge, ReuseInterval time.Duration
+	TestNumbers                               auth.TestNumbers
 }
 
 // Env is an auth.Service and the fakes behind it.
@@ -152,6 +153,9 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		Logger:      o.Logger,
 		Sessions: auth.SessionConfig{Secret: []byte(RefreshSecret), IdleTimeout: o.SessionIdle, MaxAge: o.SessionMaxAge, ReuseInterval: o.ReuseInterval,
 			LegacyTokensBefore: LegacyTokensBefore},
+		TestNumbers: o.TestNumbers,
+		// The fake provider answers at once; so do checks nobody makes.
+		ProviderCheckTime: time.Microsecond,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -32,6 +32,7 @@ type OTP struct {
 	pending  map[string]*verification // by number
 	sends    map[string][]time.Time   // by number, within sendWindow
 	last     map[string]string        // last code sent, by number
+	channels map[string]auth.Channel  // channel of the last send, by number
 	failures map[string]failure
 	nSends   int
 	nChecks  int
@@ -58,17 +59,28 @@ func NewOTP(now func() time.Time) *OTP {
 		pending:  map[string]*verification{},
 		sends:    map[string][]time.Time{},
 		last:     map[string]string{},
+		channels: map[string]auth.Channel{},
 		failures: map[string]failure{},
 	}
 }
 
-// StartVerification sends (records) a code to the number to.
-func (o *OTP) StartVerification(ctx context.Context, to string) (auth.Verification, error) {
+// StartVerification sends (records) a code to the number to. Like a new
+// Twilio service, it has no WhatsApp sender.
+func (o *OTP) StartVerification(ctx context.Context, to string, ch auth.Channel) (auth.Verification, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.nSends++
 	if err := o.failLocked(to); err != nil {
 		return auth.Verification{}, err
+	}
+	switch ch {
+	case auth.ChannelSMS, auth.ChannelCall:
+	case auth.ChannelWhatsApp:
+		return auth.Verification{}, &auth.VerifyError{Kind: auth.VerifyChannelUnavailable, Code: 60223,
+			Err: fmt.Errorf("authtest: delivery channel disabled: WHATSAPP")}
+	default:
+		return auth.Verification{}, &auth.VerifyError{Kind: auth.VerifyUnavailable, Code: 60200,
+			Err: fmt.Errorf("authtest: invalid parameter: Channel")}
 	}
 	now := o.now()
 	recent := o.sends[to][:0:0]
@@ -89,6 +101,7 @@ func (o *OTP) StartVerification(ctx context.Context, to string) (auth.Verificati
 		o.pending[to] = v
 	}
 	o.last[to] = v.code
+	o.channels[to] = ch
 	return auth.Verification{SID: v.sid}, nil
 }
 
@@ -188,6 +201,13 @@ func (o *OTP) Code(to string) (string, bool) {
 	defer o.mu.Unlock()
 	c, ok := o.last[to]
 	return c, ok
+}
+
+// Channel returns the channel of the last send to to ("" if none).
+func (o *OTP) Channel(to string) auth.Channel {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.channels[to]
 }
 
 // Sends and Checks count the calls made so far, refused ones included.

@@ -120,6 +120,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		BcryptCost:  cfg.BcryptCost,
 		HashLimiter: a.limiter,
 		Limits:      &limits,
+		TestNumbers: cfg.TestNumbers,
 		Now:         o.Now,
 		Logger:      a.log,
 		Sessions: auth.SessionConfig{
@@ -179,6 +180,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	janitorCtx, stopJanitor := context.WithCancel(ctx)
 	defer stopJanitor()
 	go a.janitor(janitorCtx)
+	go a.outbox(janitorCtx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -250,6 +252,38 @@ func (a *App) janitor(ctx context.Context) {
 		}
 	}
 }
+
+// outbox delivers queued sends (password reset codes): at once when this
+// replica queued one, and every few seconds for those of other replicas
+// or left by one that stopped. Any replica may run it; a claimed send is
+// leased, so two replicas never send one twice.
+func (a *App) outbox(ctx context.Context) {
+	t := time.NewTicker(outboxInterval)
+	defer t.Stop()
+	for {
+		for {
+			n, err := a.svc.DeliverQueued(ctx)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("outbox failed", "err", err)
+				}
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-a.svc.Queued():
+		}
+	}
+}
+
+// outboxInterval is how often a replica looks for sends it was not told of.
+const outboxInterval = 2 * time.Second
 
 // SetRuntime applies cfg's process-wide settings: the garbage collector's
 // target. main calls it once, before New; tests, which build many apps in

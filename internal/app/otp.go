@@ -33,16 +33,18 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 	if !cfg.TwilioConfigured() {
 		var mu sync.Mutex
 		emu := emulator.New(emulator.Options{
-			Now: now,
-			OnSend: func(to, code string) {
+			Now:      now,
+			WhatsApp: true, // every channel works here: nothing is really sent
+			OnSend: func(to, code, channel string) {
 				mu.Lock()
 				defer mu.Unlock()
 				fmt.Fprintf(stdout, "\n"+
 					"  ************************************************************\n"+
 					"  *  DEVELOPMENT ONLY: Twilio is not configured.             *\n"+
 					"  *  One-time code for %-16s %-20s *\n"+
+					"  *  (by %-8s)                                         *\n"+
 					"  ************************************************************\n\n",
-					input.MaskPhone(to)+":", code)
+					input.MaskPhone(to)+":", code, channel)
 			},
 		})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

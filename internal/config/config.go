@@ -78,6 +78,9 @@ type Config struct {
 	GCPercent int
 
 	Limits auth.Limits
+	// TestNumbers (SMS_TEST_NUMBERS, SMS_TEST_NUMBERS_VALID_UNTIL) have
+	// fixed codes and never reach Twilio.
+	TestNumbers auth.TestNumbers
 }
 
 // DefaultGCPercent is the GOGC twostep runs with unless GOGC is set.
@@ -221,6 +224,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c.Limits = limits(&p)
+	c.readTestNumbers(&p)
 	return c, p.err()
 }
 
@@ -239,6 +243,9 @@ func limits(p *parser) auth.Limits {
 	ip("LIMIT_LOGIN_PER_IP", &l.LoginPerIP)
 	ip("LIMIT_VERIFY_PER_IP", &l.VerifyPerIP)
 	ip("LIMIT_REFRESH_PER_IP", &l.RefreshPerIP)
+	ip("LIMIT_RESET_PER_IP", &l.ResetPerIP)
+	ip("LIMIT_RESET_PER_EMAIL", &l.ResetPerEmail)
+	l.ResetSendsPerDay = p.int("LIMIT_RESET_SENDS_PER_DAY", l.ResetSendsPerDay, 0, 1e6)
 	l.AccountFreeFailures = p.int("LIMIT_ACCOUNT_FREE_FAILURES", l.AccountFreeFailures, 1, 1000)
 	l.AccountMaxBlock = p.duration("LIMIT_ACCOUNT_MAX_BLOCK", l.AccountMaxBlock)
 	l.AccountPerHour = p.int("LIMIT_ACCOUNT_FAILURES_PER_HOUR", l.AccountPerHour, 1, 100)

@@ -57,6 +57,10 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, 60200, 0, "Invalid parameter: Channel")
 		return
 	}
+	if channel == "whatsapp" && !e.whatsApp {
+		writeError(w, 60223, 0, "Delivery channel disabled: WHATSAPP")
+		return
+	}
 
 	e.mu.Lock()
 	now := e.nowLocked()

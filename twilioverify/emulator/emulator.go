@@ -57,10 +57,15 @@ type Options struct {
 	// not call the Emulator's methods.
 	NewCode func(to string) string
 	// OnSend is called after each send, re-sends included, with the code
-	// "delivered". It runs outside the emulator's lock.
-	OnSend func(to, code string)
+	// "delivered" and the channel it went through (sms, call, whatsapp,
+	// email). It runs outside the emulator's lock.
+	OnSend func(to, code, channel string)
 
 	Logger *slog.Logger // default: discard
+
+	// WhatsApp gives the service a WhatsApp sender. Without one, as on a
+	// new Twilio service, Channel=whatsapp answers 60223.
+	WhatsApp bool
 }
 
 // Request is one /v2 request as the emulator received it.
@@ -101,6 +106,7 @@ type Emulator struct {
 	codeLength int
 	newCode    func(to string) string
 	onSend     func(to, code, channel string)
+	whatsApp   bool
 	log        *slog.Logger
 	mux        *http.ServeMux
 
@@ -160,9 +166,8 @@ func New(opts Options) *Emulator {
 	if e.newCode == nil {
 		e.newCode = func(string) string { return randomDigits(e.codeLength) }
 	}
-	if opts.OnSend != nil {
-		e.onSend = func(to, code, _ string) { opts.OnSend(to, code) }
-	}
+	e.onSend = opts.OnSend
+	e.whatsApp = opts.WhatsApp
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

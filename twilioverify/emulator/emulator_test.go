@@ -324,7 +324,7 @@ func TestCodes(t *testing.T) {
 	var sent []string
 	em, srv := newServer(t, emulator.Options{
 		CodeLength: 8,
-		OnSend: func(to, code string) {
+		OnSend: func(to, code, _ string) {
 			mu.Lock()
 			defer mu.Unlock()
 			sent = append(sent, to+" "+code)

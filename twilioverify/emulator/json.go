@@ -121,6 +121,8 @@ func twilioError(code int) (int, string) {
 		return http.StatusBadRequest, "SMS is not supported by landline phone number"
 	case 60212:
 		return http.StatusTooManyRequests, "Too many concurrent requests for phone number"
+	case 60223:
+		return http.StatusBadRequest, "Delivery channel disabled"
 	case 60221:
 		return http.StatusBadRequest, "VerificationCheck requires either a 'To' or a 'VerificationSid' parameter"
 	case 60410:

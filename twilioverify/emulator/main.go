@@ -27,6 +27,8 @@ const DefaultAddr = "127.0.0.1:4010"
 //	-account-sid  Basic-auth user to accept (default DefaultAccountSID)
 //	-auth-token   Basic-auth password to accept (default DefaultAuthToken)
 //	-service-sid  the one Verify service (default DefaultServiceSID)
+//	-whatsapp     give the service a WhatsApp sender (without it, as on a new
+//	              Twilio service, the whatsapp channel answers 60223)
 //
 // TWILIO_* variables are deliberately not read: a production token in the
 // environment must not become the emulator's and be printed.
@@ -37,6 +39,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	accountSID := fs.String("account-sid", DefaultAccountSID, "account `SID` to accept (Basic-auth user)")
 	authToken := fs.String("auth-token", DefaultAuthToken, "auth `token` to accept (Basic-auth password)")
 	serviceSID := fs.String("service-sid", DefaultServiceSID, "Verify service `SID` (VA…)")
+	whatsApp := fs.Bool("whatsapp", false, "give the service a WhatsApp sender")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -63,7 +66,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		fmt.Fprintf(stdout, format, a...)
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	em := New(Options{AccountSID: *accountSID, AuthToken: *authToken, ServiceSID: *serviceSID, Logger: logger})
+	em := New(Options{AccountSID: *accountSID, AuthToken: *authToken, ServiceSID: *serviceSID, Logger: logger, WhatsApp: *whatsApp})
 	em.onSend = func(to, code, channel string) {
 		printf("emulator: code %s sent to %s (%s)\n", code, maskPhone(to), channel)
 	}
