@@ -43,6 +43,9 @@ const messages = {
       : `Too many attempts. Try again in ${formatDuration(retryAfter)}.`,
   OTP_DELIVERY_FAILED: 'We could not send the code to your phone. Try again in a moment.',
   UNAUTHENTICATED: 'Your session has ended. Sign in again.',
+  // refreshSession's answer for a session that is over (expired, revoked,
+  // signed out, or its refresh token reused): nothing to retry.
+  REFRESH_TOKEN_INVALID: 'Your session ended. Sign in again.',
   SERVICE_UNAVAILABLE: 'The service is briefly unavailable. Try again in a moment.',
   INTERNAL_SERVER_ERROR: ourSide,
   // Refusals before GraphQL runs, and GraphQL's own: this app sent a request
