@@ -1,19 +1,50 @@
 import { readFileSync } from 'node:fs';
-import { buildSchema, validate } from 'graphql';
+import { buildSchema, getOperationAST, validate, type DocumentNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { LOGIN, ME, REGISTER, VERIFY_OTP } from './graphql';
+import {
+  LOGIN,
+  LOGOUT,
+  ME,
+  REFRESH_SESSION,
+  REGISTER,
+  REVOKE_SESSION,
+  SESSIONS,
+  VERIFY_OTP,
+  anonymousOperations,
+} from './graphql';
 
 // The schema is the contract; the app's hand-written types mirror these
 // documents, so a renamed or removed field must fail here, not in a browser.
 const schema = buildSchema(readFileSync(new URL('../../schema.graphqls', import.meta.url), 'utf8'));
 
+const operations: [string, DocumentNode][] = [
+  ['Register', REGISTER],
+  ['Login', LOGIN],
+  ['VerifyOtp', VERIFY_OTP],
+  ['RefreshSession', REFRESH_SESSION],
+  ['Logout', LOGOUT],
+  ['RevokeSession', REVOKE_SESSION],
+  ['Me', ME],
+  ['Sessions', SESSIONS],
+];
+
 describe('operations match schema.graphqls', () => {
-  it.each([
-    ['Register', REGISTER],
-    ['Login', LOGIN],
-    ['VerifyOtp', VERIFY_OTP],
-    ['Me', ME],
-  ])('%s', (_name, doc) => {
+  it.each(operations)('%s', (name, doc) => {
     expect(validate(schema, doc).map((e) => e.message)).toEqual([]);
+    expect(getOperationAST(doc)?.name?.value).toBe(name);
+  });
+});
+
+describe('anonymousOperations', () => {
+  // An operation goes without a token exactly when none of its root fields
+  // is @auth: a new @auth field cannot be sent bare by mistake, and a public
+  // one (register, login) never waits for a refresh.
+  it.each(operations)('%s', (name, doc) => {
+    const op = getOperationAST(doc);
+    const root = op?.operation === 'mutation' ? schema.getMutationType() : schema.getQueryType();
+    const needsAuth = (op?.selectionSet.selections ?? []).some(
+      (sel) => sel.kind === 'Field' && root?.getFields()[sel.name.value]?.astNode?.directives?.some((d) => d.name.value === 'auth'),
+    );
+    expect(anonymousOperations.has(name)).toBe(!needsAuth);
   });
 });
