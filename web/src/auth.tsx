@@ -2,14 +2,26 @@
 //
 // The login step's mfaToken is kept in React state only: it is needed for
 // one screen, so it is never written to storage or the URL, and a reload
-// drops it (the person signs in again and gets a new code). The access token
-// goes to the SessionStore (memory + sessionStorage), which lives outside
-// React; signedIn is read from it with useSyncExternalStore, so a clear from
-// anywhere (the Apollo link finding the token expired, say) re-renders.
+// drops it (the person signs in again and gets a new code). The session's
+// tokens go to the SessionStore (access token in memory, refresh token in
+// localStorage), which lives outside React; its status is read with
+// useSyncExternalStore, so a session that ends anywhere (a refresh the
+// server refused, another tab signing out) re-renders.
 import { useApolloClient } from '@apollo/client/react';
-import { createContext, useCallback, useContext, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
-import type { LoginPayload } from './graphql';
-import type { SessionStore } from './session';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
+import { LOGOUT, type LoginPayload, type Tokens } from './graphql';
+import type { Refresher } from './refresh';
+import type { EndReason, SessionStatus, SessionStore } from './session';
 
 /** Challenge is a login step that is waiting for its code. */
 export type Challenge = Pick<LoginPayload, 'mfaToken' | 'sentTo' | 'expiresAt'> & {
@@ -21,46 +33,65 @@ interface Auth {
   challenge: Challenge | null;
   startChallenge(c: Challenge): void;
   endChallenge(): void;
-  /** Whether the session store holds an unexpired access token. */
-  signedIn: boolean;
-  /** Keep the access token from verifyOtp; ends the challenge. */
-  signIn(accessToken: string, expiresIn: number): void;
-  /** Forget the token and every cached answer fetched with it. */
+  /** signedOut, restoring (a stored session whose first refresh is pending) or signedIn. */
+  status: SessionStatus;
+  /** Why the last session ended, while signed out. */
+  ended: EndReason | null;
+  /** Whether the person asked to sign out (set at the click, before the session is gone). */
+  signingOut: boolean;
+  /** Keep the tokens from verifyOtp; ends the challenge. */
+  signIn(tokens: Tokens): void;
+  /** End the session on the server (waiting a few seconds at most), then forget it here. */
   signOut(): Promise<void>;
 }
 
+// Sign-out must not hang on a server that does not answer: the local
+// session ends after this long whatever happened to the logout call.
+const signOutWaitMs = 5_000;
+
 const AuthContext = createContext<Auth | null>(null);
 
-export function AuthProvider({ session, children }: { session: SessionStore; children: ReactNode }) {
+export function AuthProvider({ session, refresher, children }: { session: SessionStore; refresher: Refresher; children: ReactNode }) {
   const client = useApolloClient();
   const [challenge, setChallenge] = useState<Challenge | null>(null);
-  const signedIn = useSyncExternalStore(session.subscribe, session.signedIn);
+  const [signingOut, setSigningOut] = useState(false);
+  const { status, ended } = useSyncExternalStore(session.subscribe, session.snapshot);
+
+  useEffect(() => refresher.start(), [refresher]);
+
+  // However the session ended, answers fetched with it must not outlive it.
+  // clearStore, not resetStore: refetching without a session would only
+  // produce UNAUTHENTICATED errors.
+  const wasSignedOut = useRef(status === 'signedOut');
+  useEffect(() => {
+    const signedOut = status === 'signedOut';
+    if (signedOut && !wasSignedOut.current) void client.clearStore();
+    wasSignedOut.current = signedOut;
+  }, [status, client]);
 
   const signIn = useCallback(
-    (accessToken: string, expiresIn: number) => {
-      session.save(accessToken, expiresIn);
+    (tokens: Tokens) => {
+      session.save(tokens);
       setChallenge(null);
+      setSigningOut(false);
     },
     [session],
   );
   const signOut = useCallback(async () => {
-    session.clear();
-    // clearStore, not resetStore: refetching "me" without a token would only
-    // produce UNAUTHENTICATED errors.
-    await client.clearStore();
+    setSigningOut(true);
+    // The server first, so that a copy of the refresh token dies too. If it
+    // cannot be reached, the session still ends here.
+    const logout = client.mutate({ mutation: LOGOUT, variables: { scope: 'CURRENT' } }).catch(() => undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([logout, new Promise((resolve) => (timer = setTimeout(resolve, signOutWaitMs)))]);
+    clearTimeout(timer);
+    session.clear('signOut');
   }, [session, client]);
 
   const endChallenge = useCallback(() => setChallenge(null), []);
   const value = useMemo<Auth>(
-    () => ({
-      challenge,
-      startChallenge: setChallenge,
-      endChallenge,
-      signedIn,
-      signIn,
-      signOut,
-    }),
-    [challenge, endChallenge, signedIn, signIn, signOut],
+    () => ({ challenge, startChallenge: setChallenge, endChallenge, status, ended, signingOut, signIn, signOut }),
+    [challenge, endChallenge, status, ended, signingOut, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -2,10 +2,11 @@
 import { ApolloProvider } from '@apollo/client/react';
 import { configure, render } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
-import { createApolloClient } from './apollo';
+import { createApolloClient, type ClientOptions } from './apollo';
 import { App } from './App';
 import { AuthProvider } from './auth';
-import { createSessionStore, type SessionStore } from './session';
+import type { Tokens } from './graphql';
+import { createSessionStore, type SessionStore, type TokenStorage } from './session';
 
 // Two shared cores make the first renders slow; a timeout is a failure, so
 // give findBy/waitFor room rather than flake.
@@ -18,7 +19,7 @@ export interface Reply {
 }
 
 /** Handler answers one operation; throwing makes fetch fail like a network error. */
-export type Handler = (variables: Record<string, unknown>, headers: Headers) => Reply;
+export type Handler = (variables: Record<string, unknown>, headers: Headers) => Reply | Promise<Reply>;
 
 export interface FakeServer {
   fetch: typeof fetch;
@@ -39,7 +40,7 @@ export function fakeServer(handlers: Record<string, Handler>): FakeServer {
     requests.push({ operationName: body.operationName, variables, headers });
     const handler = handlers[body.operationName];
     if (!handler) throw new Error(`fakeServer: no handler for ${body.operationName}`);
-    return new Response(JSON.stringify(handler(variables, headers)), {
+    return new Response(JSON.stringify(await handler(variables, headers)), {
       status: 200,
       headers: { 'content-type': 'application/json' },
     });
@@ -53,16 +54,42 @@ export function gqlError(code: string, extensions: Record<string, unknown> = {},
 }
 
 /** renderApp renders the whole app at path, talking to server. */
-export function renderApp(path: string, server: FakeServer, session: SessionStore = createSessionStore(null)) {
-  const client = createApolloClient(session, { uri: 'http://test/graphql', fetch: server.fetch });
+export function renderApp(
+  path: string,
+  server: FakeServer,
+  session: SessionStore = createSessionStore(null),
+  opts: Pick<ClientOptions, 'locks' | 'events'> = {},
+) {
+  const { client, refresher } = createApolloClient(session, { uri: 'http://test/graphql', fetch: server.fetch, ...opts });
   const result = render(
     <ApolloProvider client={client}>
-      <AuthProvider session={session}>
+      <AuthProvider session={session} refresher={refresher}>
         <MemoryRouter initialEntries={[path]}>
           <App />
         </MemoryRouter>
       </AuthProvider>
     </ApolloProvider>,
   );
-  return { ...result, session, client };
+  return { ...result, session, client, refresher };
+}
+
+/** tokens are the nth access and refresh tokens a fake server hands out. */
+export function tokens(n: number, expiresIn = 900): Tokens {
+  return { accessToken: `tok-${n}`, expiresIn, refreshToken: `ref-${n}` };
+}
+
+/** refreshed is refreshSession's answer with the nth tokens. */
+export function refreshed(n: number, expiresIn = 900): Reply {
+  return { data: { refreshSession: { __typename: 'AuthPayload', ...tokens(n, expiresIn) } } };
+}
+
+/** memoryStorage is a Web Storage stand-in whose items a test can inspect. */
+export function memoryStorage(): TokenStorage & { items: Map<string, string> } {
+  const items = new Map<string, string>();
+  return {
+    items,
+    getItem: (k) => items.get(k) ?? null,
+    setItem: (k, v) => void items.set(k, v),
+    removeItem: (k) => void items.delete(k),
+  };
 }

@@ -88,6 +88,20 @@ export function Notice({ children }: { children?: ReactNode }) {
 }
 
 /**
+ * Loading stands in for a page whose content is not known yet, such as
+ * whether the person is signed in while a stored session is restored. It
+ * says nothing either way, so neither the sign-in page nor an account flashes
+ * by.
+ */
+export function Loading() {
+  return (
+    <main className="page" aria-busy="true">
+      <p role="status">Loading…</p>
+    </main>
+  );
+}
+
+/**
  * useSecondsLeft counts down to until (milliseconds since the epoch), once a
  * second; null when there is nothing to count down to.
  */

@@ -14,9 +14,9 @@ import { type NavState } from './nav';
  * the person goes back to the password step.
  */
 export function Verify() {
-  const { challenge, signedIn } = useAuth();
+  const { challenge, status } = useAuth();
   if (challenge) return <VerifyForm challenge={challenge} />;
-  if (signedIn) return <Navigate to="/welcome" replace />;
+  if (status !== 'signedOut') return <Navigate to="/welcome" replace />;
   const state: NavState = { notice: 'To get a code, sign in with your email and password first.' };
   return <Navigate to="/login" replace state={state} />;
 }
@@ -59,7 +59,7 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
     try {
       const { data } = await verify({ variables: { input: { mfaToken: challenge.mfaToken, code: digits } } });
       if (!data) throw new Error('verifyOtp: no data');
-      signIn(data.verifyOtp.accessToken, data.verifyOtp.expiresIn);
+      signIn(data.verifyOtp);
       // replace: Back from the welcome page must not return to a used code step.
       navigate('/welcome', { replace: true });
     } catch (err) {

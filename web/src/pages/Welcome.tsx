@@ -1,61 +1,39 @@
 import { useQuery } from '@apollo/client/react';
-import { useEffect, useState } from 'react';
-import { Navigate } from 'react-router';
 import { useAuth } from '../auth';
-import { hasCode, messageFor, problemsOf } from '../errors';
+import { problemsOf } from '../errors';
 import { ME } from '../graphql';
 import { FormAlert, Page } from '../ui';
-import { type NavState } from './nav';
+import { RequireSession } from './RequireSession';
 
 /**
- * Welcome is the signed-in page: it proves the token works by asking for "me".
- * Whenever the session is gone, however it ended, it sends the person to sign
- * in, saying why.
+ * Welcome is the signed-in page: it proves the session works by asking for
+ * "me". RequireSession sends the person to sign in once the session is gone.
  */
 export function Welcome() {
-  const { signedIn, signOut } = useAuth();
-  const [arrivedSignedIn] = useState(signedIn);
-  // Set in the same click as the sign-out, so the render that sees the
-  // session gone also knows the person asked for it.
-  const [signingOut, setSigningOut] = useState(false);
-  if (!signedIn) {
-    let notice = 'Sign in to see your account.';
-    if (signingOut) notice = 'You have signed out.';
-    else if (arrivedSignedIn) notice = messageFor({ code: 'UNAUTHENTICATED' });
-    const state: NavState = { notice };
-    return <Navigate to="/login" replace state={state} />;
-  }
   return (
-    <Account
-      onSignOut={() => {
-        setSigningOut(true);
-        void signOut();
-      }}
-    />
+    <RequireSession>
+      <Account />
+    </RequireSession>
   );
 }
 
-function Account({ onSignOut }: { onSignOut(): void }) {
-  const { signOut } = useAuth();
+function Account() {
+  const { signOut, signingOut } = useAuth();
   // network-only: "me" is read fresh from the server, as the schema promises,
-  // and a revoked or expired token shows up here rather than in a stale cache.
+  // and a revoked session shows up here rather than behind a stale cache.
   const { data, error, loading, refetch } = useQuery(ME, { fetchPolicy: 'network-only' });
-  const problems = error ? problemsOf(error) : [];
-  const unauthenticated = hasCode(problems, 'UNAUTHENTICATED');
-
-  // Welcome sees the session end and redirects.
-  useEffect(() => {
-    if (unauthenticated) void signOut();
-  }, [unauthenticated, signOut]);
+  // An ended session never shows here: the link has cleared the store, and
+  // RequireSession is already on its way to the sign-in page.
+  const problem = error ? problemsOf(error)[0] : undefined;
 
   const user = data?.me;
   return (
     <Page title="Welcome">
       <div role="status">{loading && <p>Loading your account…</p>}</div>
       <FormAlert>
-        {error && !unauthenticated && (
+        {problem && problem.code !== 'UNAUTHENTICATED' && (
           <>
-            {problems[0]?.message}{' '}
+            {problem.message}{' '}
             <button type="button" className="link" onClick={() => void refetch()}>
               Try again
             </button>
@@ -79,8 +57,8 @@ function Account({ onSignOut }: { onSignOut(): void }) {
           </dl>
         </>
       )}
-      <button type="button" onClick={onSignOut}>
-        Sign out
+      <button type="button" aria-disabled={signingOut || undefined} onClick={() => !signingOut && void signOut()}>
+        {signingOut ? 'Signing out…' : 'Sign out'}
       </button>
     </Page>
   );

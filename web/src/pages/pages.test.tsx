@@ -1,10 +1,13 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionStore } from '../session';
-import { fakeServer, gqlError, renderApp, type Reply } from '../testing';
+import { createSessionStore, refreshTokenKey, type TokenStorage } from '../session';
+import { fakeServer, gqlError, memoryStorage, refreshed, renderApp, tokens, type Handler, type Reply } from '../testing';
 
-afterEach(cleanup);
+afterEach(() => {
+  cleanup();
+  localStorage.clear();
+});
 
 const user = {
   __typename: 'User',
@@ -182,7 +185,7 @@ describe('Verify', () => {
   it('signs in and the welcome page asks for me with the bearer token', async () => {
     const { server, session } = await toCodePage({
       VerifyOtp: () => ({
-        data: { verifyOtp: { __typename: 'AuthPayload', accessToken: 'tok-1', tokenType: 'Bearer', expiresIn: 900, user } },
+        data: { verifyOtp: { __typename: 'AuthPayload', ...tokens(1), tokenType: 'Bearer', user } },
       }),
       Me: () => ({ data: { me: user } }),
     });
@@ -190,40 +193,125 @@ describe('Verify', () => {
     press('Verify');
     expect(await screen.findByText('ada@example.com')).toBeTruthy();
     expect(session.token()).toBe('tok-1');
+    expect(session.refreshToken()).toBe('ref-1');
     const me = server.requests.find((r) => r.operationName === 'Me');
     expect(me?.headers.get('authorization')).toBe('Bearer tok-1');
     expect(server.requests.find((r) => r.operationName === 'Login')?.headers.get('authorization')).toBeNull();
   });
 });
 
-describe('Welcome', () => {
-  function signedIn() {
-    const session = createSessionStore(null);
-    session.save('tok-1', 900);
-    return session;
-  }
+/** signedIn is a session that has just signed in, its refresh token in storage. */
+function signedIn(storage: TokenStorage = memoryStorage()) {
+  const session = createSessionStore(storage);
+  session.save(tokens(1));
+  return session;
+}
 
-  it('sends the person to sign in on UNAUTHENTICATED and forgets the token', async () => {
-    const session = signedIn();
-    renderApp('/welcome', fakeServer({ Me: () => gqlError('UNAUTHENTICATED') }), session);
-    await screen.findByRole('heading', { name: 'Sign in' });
-    expect(screen.getByRole('status').textContent).toMatch(/session has ended/);
-    expect(session.token()).toBeNull();
+/** stored is a session found in storage on start-up: a refresh token and no access token. */
+function stored(storage = memoryStorage()) {
+  storage.setItem(refreshTokenKey, 'ref-1');
+  return createSessionStore(storage);
+}
+
+/** later is an answer that waits until release is called. */
+function later(reply: Reply): { handler: Handler; release(): void } {
+  let release = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  return { handler: () => gate.then(() => reply), release };
+}
+
+describe('Welcome', () => {
+  it('restores a stored session: a neutral loading state, then the account, never the sign-in page', async () => {
+    const refresh = later(refreshed(2));
+    const server = fakeServer({ RefreshSession: refresh.handler, Me: () => ({ data: { me: user } }) });
+    renderApp('/welcome', server, stored());
+    await waitFor(() => expect(server.requests.map((r) => r.operationName)).toEqual(['RefreshSession']));
+    expect(screen.getByRole('status').textContent).toBe('Loading…');
+    expect(screen.queryByRole('heading')).toBeNull();
+    refresh.release();
+    expect(await screen.findByText('ada@example.com')).toBeTruthy();
+    expect(server.requests.find((r) => r.operationName === 'Me')?.headers.get('authorization')).toBe('Bearer tok-2');
   });
 
-  it('signs out', async () => {
-    const session = signedIn();
-    const server = fakeServer({ Me: () => ({ data: { me: user } }) });
+  it('sends the person to sign in when the stored session has ended', async () => {
+    const storage = memoryStorage();
+    renderApp('/welcome', fakeServer({ RefreshSession: () => gqlError('REFRESH_TOKEN_INVALID') }), stored(storage));
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Your session ended. Sign in again.');
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('shows the account with a way to try again when the first refresh cannot reach the server', async () => {
+    const storage = memoryStorage();
+    let offline = true;
+    const server = fakeServer({
+      RefreshSession: () => {
+        if (offline) throw new TypeError('Failed to fetch');
+        return refreshed(2);
+      },
+      Me: () => ({ data: { me: user } }),
+    });
+    renderApp('/welcome', server, stored(storage));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not reach the server/));
+    expect(storage.getItem(refreshTokenKey)).toBe('ref-1');
+    offline = false;
+    press('Try again');
+    expect(await screen.findByText('ada@example.com')).toBeTruthy();
+  });
+
+  it('refreshes once and retries when the server refuses the access token', async () => {
+    const server = fakeServer({
+      RefreshSession: () => refreshed(2),
+      Me: (_v, headers) => (headers.get('authorization') === 'Bearer tok-2' ? { data: { me: user } } : gqlError('UNAUTHENTICATED')),
+    });
+    renderApp('/welcome', server, signedIn());
+    expect(await screen.findByText('ada@example.com')).toBeTruthy();
+    expect(server.requests.map((r) => r.operationName)).toEqual(['Me', 'RefreshSession', 'Me']);
+  });
+
+  it('sends the person to sign in when the refused session cannot be refreshed', async () => {
+    const storage = memoryStorage();
+    const session = signedIn(storage);
+    renderApp('/welcome', fakeServer({ Me: () => gqlError('UNAUTHENTICATED'), RefreshSession: () => gqlError('REFRESH_TOKEN_INVALID') }), session);
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Your session ended. Sign in again.');
+    expect(session.token()).toBeNull();
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('signs out on the server, then here', async () => {
+    const storage = memoryStorage();
+    const session = signedIn(storage);
+    const server = fakeServer({ Me: () => ({ data: { me: user } }), Logout: () => ({ data: { logout: { revokedSessions: 1 } } }) });
     renderApp('/welcome', server, session);
     await screen.findByText('ada@example.com');
     press('Sign out');
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('You have signed out.');
+    const logout = server.requests.filter((r) => r.operationName === 'Logout');
+    expect(logout.map((r) => [r.variables, r.headers.get('authorization')])).toEqual([[{ scope: 'CURRENT' }, 'Bearer tok-1']]);
     expect(session.token()).toBeNull();
+    expect(storage.items.size).toBe(0);
     expect(server.requests.filter((r) => r.operationName === 'Me')).toHaveLength(1);
   });
 
-  it('without a token goes straight to sign in, asking nothing', async () => {
+  it('signs out here even when the server cannot be reached', async () => {
+    const storage = memoryStorage();
+    const server = fakeServer({
+      Me: () => ({ data: { me: user } }),
+      Logout: () => {
+        throw new TypeError('Failed to fetch');
+      },
+    });
+    renderApp('/welcome', server, signedIn(storage));
+    await screen.findByText('ada@example.com');
+    press('Sign out');
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('You have signed out.');
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('without a session goes straight to sign in, asking nothing', async () => {
     const server = fakeServer({});
     renderApp('/welcome', server);
     await screen.findByRole('heading', { name: 'Sign in' });
@@ -231,24 +319,17 @@ describe('Welcome', () => {
     expect(server.requests).toEqual([]);
   });
 
-  it('with an expired token goes straight to sign in, asking nothing', async () => {
-    let now = Date.now();
-    const session = createSessionStore(null, () => now);
-    session.save('tok-1', 900);
-    now += 900_000;
-    const server = fakeServer({});
-    renderApp('/welcome', server, session);
-    await screen.findByRole('heading', { name: 'Sign in' });
-    expect(screen.getByRole('status').textContent).toBe('Sign in to see your account.');
-    expect(server.requests).toEqual([]);
-  });
-
-  it('sends the person to sign in when the session is cleared outside React', async () => {
-    const session = signedIn();
-    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), session);
+  it('signs out when another tab does', async () => {
+    const session = signedIn(localStorage);
+    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), session, { events: window });
     await screen.findByText('ada@example.com');
-    act(() => session.clear());
+    act(() => {
+      // What another tab's sign-out looks like from here.
+      localStorage.removeItem(refreshTokenKey);
+      window.dispatchEvent(new StorageEvent('storage', { key: refreshTokenKey, oldValue: 'ref-1', newValue: null }));
+    });
     await screen.findByRole('heading', { name: 'Sign in' });
-    expect(screen.getByRole('status').textContent).toBe('Your session has ended. Sign in again.');
+    expect(screen.getByRole('status').textContent).toBe('You signed out in another tab.');
+    expect(session.token()).toBeNull();
   });
 });
