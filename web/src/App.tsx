@@ -1,6 +1,7 @@
 import { Link, Navigate, Route, Routes } from 'react-router';
 import { Login } from './pages/Login';
 import { Register } from './pages/Register';
+import { Sessions } from './pages/Sessions';
 import { Verify } from './pages/Verify';
 import { Welcome } from './pages/Welcome';
 import { Page } from './ui';
@@ -18,6 +19,7 @@ export function App() {
         <Route path="/login" element={<Login />} />
         <Route path="/verify" element={<Verify />} />
         <Route path="/welcome" element={<Welcome />} />
+        <Route path="/sessions" element={<Sessions />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
     </>

@@ -78,10 +78,15 @@ export function FormAlert({ id, children }: { id?: string; children?: ReactNode 
   );
 }
 
-/** Notice is calm news carried over from the previous page ("You have signed out."). */
-export function Notice({ children }: { children?: ReactNode }) {
+/**
+ * Notice is calm news: carried over from the previous page ("You have signed
+ * out.") or the result of an action on this one. Pass focusRef when the
+ * action removed the focused element (a list item's button), so focus lands
+ * on the news instead of falling to the top of the page.
+ */
+export function Notice({ children, focusRef }: { children?: ReactNode; focusRef?: Ref<HTMLDivElement> }) {
   return (
-    <div role="status" className="notice">
+    <div role="status" className="notice" ref={focusRef} tabIndex={focusRef ? -1 : undefined}>
       {children}
     </div>
   );

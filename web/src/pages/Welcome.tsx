@@ -1,4 +1,5 @@
 import { useQuery } from '@apollo/client/react';
+import { Link } from 'react-router';
 import { useAuth } from '../auth';
 import { problemsOf } from '../errors';
 import { ME } from '../graphql';
@@ -57,6 +58,9 @@ function Account() {
           </dl>
         </>
       )}
+      <p>
+        <Link to="/sessions">Your sessions</Link>: where you are signed in, and signing out elsewhere.
+      </p>
       <button type="button" aria-disabled={signingOut || undefined} onClick={() => !signingOut && void signOut()}>
         {signingOut ? 'Signing out…' : 'Sign out'}
       </button>

@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { act, cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSessionStore, refreshTokenKey, type TokenStorage } from '../session';
 import { fakeServer, gqlError, memoryStorage, refreshed, renderApp, tokens, type Handler, type Reply } from '../testing';
@@ -331,5 +331,132 @@ describe('Welcome', () => {
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('You signed out in another tab.');
     expect(session.token()).toBeNull();
+  });
+});
+
+describe('Sessions', () => {
+  const firefox = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0';
+  const iphone =
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 18_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Mobile/15E148 Safari/604.1';
+  const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36';
+
+  function session(id: string, userAgent: string | null, current = false) {
+    return {
+      __typename: 'Session',
+      id,
+      createdAt: '2026-03-01T10:00:00Z',
+      lastUsedAt: '2026-03-02T10:00:00Z',
+      expiresAt: '2026-03-31T10:00:00Z',
+      userAgent,
+      ipAddress: current ? '203.0.113.7' : null,
+      current,
+    };
+  }
+
+  /** server answers Sessions from a list that revokeSession and logout(OTHERS) shrink. */
+  function sessionsServer(extra: Record<string, Handler> = {}) {
+    let list = [session('s1', chrome, true), session('s2', firefox), session('s3', iphone)];
+    return fakeServer({
+      Sessions: () => ({ data: { sessions: list } }),
+      RevokeSession: (v) => {
+        const id = (v.input as { sessionId: string }).sessionId;
+        const before = list.length;
+        list = list.filter((s) => s.id !== id);
+        return { data: { revokeSession: { __typename: 'LogoutPayload', revokedSessions: before - list.length } } };
+      },
+      Logout: (v) => {
+        const before = list.length;
+        list = v.scope === 'OTHERS' ? list.filter((s) => s.current) : list.filter((s) => !s.current);
+        return { data: { logout: { __typename: 'LogoutPayload', revokedSessions: before - list.length } } };
+      },
+      ...extra,
+    });
+  }
+
+  function items() {
+    return screen.getAllByRole('listitem').map((li) => within(li).getByRole('heading').textContent);
+  }
+
+  it('lists each session with its device, marking this one', async () => {
+    const server = sessionsServer();
+    renderApp('/sessions', server, signedIn());
+    await screen.findByRole('heading', { name: 'Your sessions' });
+    await waitFor(() => expect(items()).toEqual(['Chrome on LinuxThis device', 'Firefox on Windows', 'Safari on iPhone']));
+    const [mine] = screen.getAllByRole('listitem');
+    expect(within(mine!).getByText('203.0.113.7')).toBeTruthy();
+    expect(within(mine!).getByRole('heading').getAttribute('title')).toBe(chrome);
+    expect(within(mine!).getByText(chrome).closest('details')).toBeTruthy();
+    expect(within(mine!).getAllByRole('time').map((t) => t.getAttribute('datetime'))).toEqual([
+      '2026-03-01T10:00:00Z',
+      '2026-03-02T10:00:00Z',
+      '2026-03-31T10:00:00Z',
+    ]);
+    expect(screen.getByRole('button', { name: 'Sign out of this device' })).toBeTruthy();
+    expect(screen.getByRole('button', { name: /^Sign out of Firefox on Windows, signed in / })).toBeTruthy();
+    expect(server.requests[0]?.headers.get('authorization')).toBe('Bearer tok-1');
+  });
+
+  it('signs one other session out, then shows the list as it now is', async () => {
+    const server = sessionsServer();
+    renderApp('/sessions', server, signedIn());
+    fireEvent.click(await screen.findByRole('button', { name: /^Sign out of Firefox on Windows/ }));
+    await waitFor(() => expect(items()).toEqual(['Chrome on LinuxThis device', 'Safari on iPhone']));
+    expect(server.requests.find((r) => r.operationName === 'RevokeSession')?.variables).toEqual({ input: { sessionId: 's2' } });
+    const news = await screen.findByText('Signed out of Firefox on Windows.');
+    expect(news.getAttribute('role')).toBe('status');
+    expect(document.activeElement).toBe(news);
+  });
+
+  it('signs out of all other sessions', async () => {
+    const server = sessionsServer();
+    renderApp('/sessions', server, signedIn());
+    await screen.findByRole('button', { name: 'Sign out of all other sessions' });
+    press('Sign out of all other sessions');
+    expect(await screen.findByText('Signed out of 2 other sessions.')).toBeTruthy();
+    expect(items()).toEqual(['Chrome on LinuxThis device']);
+    expect(server.requests.find((r) => r.operationName === 'Logout')?.variables).toEqual({ scope: 'OTHERS' });
+    expect(screen.queryByText('Sign out of all other sessions')).toBeNull();
+  });
+
+  it('says so when the session had already ended', async () => {
+    const server = sessionsServer({ RevokeSession: () => ({ data: { revokeSession: { __typename: 'LogoutPayload', revokedSessions: 0 } } }) });
+    renderApp('/sessions', server, signedIn());
+    fireEvent.click(await screen.findByRole('button', { name: /^Sign out of Safari on iPhone/ }));
+    expect(await screen.findByText('That session had already ended.')).toBeTruthy();
+  });
+
+  it('signing this device out is signing out', async () => {
+    const storage = memoryStorage();
+    const server = sessionsServer();
+    renderApp('/sessions', server, signedIn(storage));
+    fireEvent.click(await screen.findByRole('button', { name: 'Sign out of this device' }));
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('You have signed out.');
+    expect(server.requests.find((r) => r.operationName === 'Logout')?.variables).toEqual({ scope: 'CURRENT' });
+    expect(server.requests.some((r) => r.operationName === 'RevokeSession')).toBe(false);
+    expect(storage.items.size).toBe(0);
+  });
+
+  it('shows a failed sign-out and keeps the list', async () => {
+    const server = sessionsServer({ RevokeSession: () => gqlError('RATE_LIMITED', { retryAfter: 20 }) });
+    renderApp('/sessions', server, signedIn());
+    fireEvent.click(await screen.findByRole('button', { name: /^Sign out of Firefox on Windows/ }));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 20 seconds.'));
+    expect(items()).toHaveLength(3);
+  });
+
+  it('shows a list that cannot be loaded, with a way to try again', async () => {
+    let offline = true;
+    const server = fakeServer({
+      Sessions: () => {
+        if (offline) throw new TypeError('Failed to fetch');
+        return { data: { sessions: [session('s1', null, true)] } };
+      },
+    });
+    renderApp('/sessions', server, signedIn());
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not reach the server/));
+    offline = false;
+    press('Try again');
+    await waitFor(() => expect(items()).toEqual(['Unknown deviceThis device']));
   });
 });
