@@ -112,3 +112,136 @@ export async function tempDir() {
   const dir = await mkdtemp(path.join(tmpdir(), 'twostep-e2e-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * @typedef {object} Twostep
+ * @property {string} base      the server, e.g. http://127.0.0.1:41234
+ * @property {string} emulator  its Verify emulator
+ * @property {() => Promise<void>} stop  stops both and removes the temp dir
+ */
+
+/**
+ * startTwostep starts the server (TWOSTEP_BIN, or built from repoDir) and
+ * its Verify emulator on free loopback ports, with a temp SQLite database
+ * and the cheapest settings a test can use. A start-up that fails half-way
+ * stops what it started.
+ * @param {{ repoDir: string, logDir: string, name?: string, env?: Record<string, string> }} opts
+ *   env is added to the server's environment (ACCESS_TOKEN_TTL, WEB_DIR, …);
+ *   logs go to <logDir>/<name>server.log and <name>emulator.log.
+ * @returns {Promise<Twostep>}
+ */
+export async function startTwostep({ repoDir, logDir, name = '', env = {} }) {
+  /** @type {(() => Promise<unknown>)[]} */
+  const undo = [];
+  const stopAll = async () => {
+    for (const u of undo.reverse()) await u().catch((err) => console.error('cleanup:', err));
+  };
+  try {
+    const tmp = await tempDir();
+    undo.push(tmp.cleanup);
+    const bin = process.env.TWOSTEP_BIN || (await goBuild(repoDir, tmp.dir));
+    const [port, emuPort] = [await freePort(), await freePort()];
+    const base = `http://127.0.0.1:${port}`;
+    const emulator = `http://127.0.0.1:${emuPort}`;
+    // A minimal environment, and a temp dir as working directory, so neither
+    // a developer's shell variables nor a .env file can change the server.
+    const common = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp.dir };
+
+    const emuLog = path.join(logDir, `${name}emulator.log`);
+    const emu = start(bin, ['verify-emulator', '-addr', `127.0.0.1:${emuPort}`], { cwd: tmp.dir, env: common, logFile: emuLog });
+    undo.push(() => stop(emu));
+    // 404 is the emulator's "no code sent to that number yet": it is up.
+    await waitForHTTP(`${emulator}/_emulator/code?to=%2B10000000000`, (s) => s === 404, { child: emu, logFile: emuLog });
+
+    const serverLog = path.join(logDir, `${name}server.log`);
+    const server = start(bin, [], {
+      cwd: tmp.dir,
+      logFile: serverLog,
+      env: {
+        ...common,
+        PORT: String(port),
+        DATABASE_URL: `sqlite:${path.join(tmp.dir, 'e2e.db')}`,
+        // No JWT_SIGNING_KEYS or JWT_SECRET: in development the server signs
+        // with an Ed25519 key of its own and publishes it at
+        // /.well-known/jwks.json, as production does with configured keys.
+        TWILIO_API_URL: emulator,
+        TWILIO_ACCOUNT_SID: 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        TWILIO_AUTH_TOKEN: 'emulatorauthtoken0000000000000000',
+        TWILIO_VERIFY_SID: 'VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+        CORS_ALLOWED_ORIGINS: base,
+        // Tests sign in to one phone several times within seconds.
+        LIMIT_PHONE_COOLDOWN: '0',
+        // The cheapest bcrypt: two shared cores, and no secrets worth hashing.
+        BCRYPT_COST: '4',
+        ...env,
+      },
+    });
+    undo.push(() => stop(server));
+    await waitForHTTP(`${base}/readyz`, (s) => s === 200, { child: server, logFile: serverLog });
+    return { base, emulator, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/**
+ * graphql posts one operation to the server, as any client would, and
+ * returns the response body.
+ * @param {string} base
+ * @param {string} query
+ * @param {Record<string, unknown>} [variables]
+ * @param {string} [accessToken]
+ * @returns {Promise<{ data?: any, errors?: { message: string, extensions?: { code?: string } }[] }>}
+ */
+export async function graphql(base, query, variables = {}, accessToken) {
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return res.json();
+}
+
+/**
+ * codeSentTo reads the code the emulator "sent" to a phone.
+ * @param {string} emulator
+ * @param {string} to
+ */
+export async function codeSentTo(emulator, to) {
+  const res = await fetch(`${emulator}/_emulator/code?to=${encodeURIComponent(to)}`);
+  if (res.status !== 200) throw new Error(`no code sent to ${to}: ${res.status}`);
+  const body = /** @type {{ code: string }} */ (await res.json());
+  return body.code;
+}
+
+/**
+ * codesSent counts the verifications (SMS sends) the emulator was asked for.
+ * @param {string} emulator
+ */
+export async function codesSent(emulator) {
+  const res = await fetch(`${emulator}/_emulator/requests`);
+  const requests = /** @type {{ method: string, path: string }[]} */ (await res.json());
+  return requests.filter((r) => r.method === 'POST' && /\/Verifications$/.test(r.path)).length;
+}
+
+/**
+ * signUpAndIn registers an account and signs it in over GraphQL, the code
+ * read from the emulator, and returns verifyOtp's answer.
+ * @param {Twostep} twostep
+ * @param {{ email: string, password: string, phone: string }} who
+ * @returns {Promise<{ accessToken: string, refreshToken: string, expiresIn: number, user: { id: string } }>}
+ */
+export async function signUpAndIn({ base, emulator }, { email, password, phone }) {
+  const reg = await graphql(base, 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', { i: { email, password, phone } });
+  if (reg.errors) throw new Error(`register: ${JSON.stringify(reg.errors)}`);
+  const login = await graphql(base, 'mutation($i: LoginInput!) { login(input: $i) { mfaToken } }', { i: { email, password } });
+  if (login.errors) throw new Error(`login: ${JSON.stringify(login.errors)}`);
+  const verify = await graphql(
+    base,
+    'mutation($i: VerifyOtpInput!) { verifyOtp(input: $i) { accessToken refreshToken expiresIn user { id } } }',
+    { i: { mfaToken: login.data.login.mfaToken, code: await codeSentTo(emulator, phone) } },
+  );
+  if (verify.errors) throw new Error(`verifyOtp: ${JSON.stringify(verify.errors)}`);
+  return verify.data.verifyOtp;
+}

@@ -3,6 +3,10 @@
 // sending codes through the real Twilio client to the Verify emulator, driven
 // in Debian's Chromium at phone size. Screenshots land in e2e/artifacts/.
 //
+// The server's access tokens live 10 seconds here, so the app refreshes
+// them several times during the run, as it would every 14 minutes in
+// production; one step waits past an expiry on purpose.
+//
 // Run with `npm run e2e` (builds first) or, after `npm run build`,
 // `node --test e2e/`. Environment: CHROMIUM_PATH (default /usr/bin/chromium),
 // TWOSTEP_BIN (a prebuilt server binary; default: go build).
@@ -14,7 +18,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { freePort, goBuild, start, stop, tempDir, waitForHTTP } from './harness.mjs';
+import { codeSentTo as emulatorCode, codesSent, graphql, startTwostep } from './harness.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = path.resolve(webDir, '..');
@@ -27,10 +31,20 @@ const email = `e2e-${runId}@example.com`;
 const password = 'correct horse battery staple 7';
 const phone = `+1415555${String(randomInt(0, 10_000)).padStart(4, '0')}`;
 
+const accessTokenTTL = 10; // seconds
+const refreshKey = 'twostep.refresh';
+
 /** @type {string[]} */
 const pageErrors = [];
 
-/** @type {{ base: string, emulator: string, page: import('playwright-core').Page }} */
+/**
+ * @typedef {object} Watched  what a page sent and was answered, by the test's listeners
+ * @property {string | null} bearer  the access token of its latest request
+ * @property {{ op: string, codes: string[] }[]} answers  each GraphQL answer's operation and error codes
+ * @property {string[]} refreshTokens  the refresh tokens handed to it, oldest first
+ */
+
+/** @type {{ base: string, emulator: string, browser: import('playwright-core').Browser, context: import('playwright-core').BrowserContext, page: import('playwright-core').Page, watched: Watched }} */
 let env;
 
 // Undo steps, registered as each thing starts, so that a start-up that fails
@@ -41,45 +55,12 @@ const cleanups = [];
 before(async () => {
   assert.ok(existsSync(path.join(distDir, 'index.html')), 'web/dist is missing: run `npm run build` first');
   await mkdir(artifacts, { recursive: true });
-  const tmp = await tempDir();
-  cleanups.push(tmp.cleanup);
-  const bin = process.env.TWOSTEP_BIN || (await goBuild(repoDir, tmp.dir));
-  const [port, emuPort] = [await freePort(), await freePort()];
-  const base = `http://127.0.0.1:${port}`;
-  const emulator = `http://127.0.0.1:${emuPort}`;
-  // A minimal environment, and a temp dir as working directory, so neither a
-  // developer's shell variables nor a .env file can change the server.
-  const common = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp.dir };
-
-  const emuLog = path.join(artifacts, 'emulator.log');
-  const emu = start(bin, ['verify-emulator', '-addr', `127.0.0.1:${emuPort}`], { cwd: tmp.dir, env: common, logFile: emuLog });
-  cleanups.push(() => stop(emu));
-  // 404 is the emulator's "no code sent to that number yet": it is up.
-  await waitForHTTP(`${emulator}/_emulator/code?to=%2B10000000000`, (s) => s === 404, { child: emu, logFile: emuLog });
-
-  const serverLog = path.join(artifacts, 'server.log');
-  const server = start(bin, [], {
-    cwd: tmp.dir,
-    logFile: serverLog,
-    env: {
-      ...common,
-      PORT: String(port),
-      DATABASE_URL: `sqlite:${path.join(tmp.dir, 'e2e.db')}`,
-      JWT_SECRET: randomBytes(32).toString('hex'),
-      TWILIO_API_URL: emulator,
-      TWILIO_ACCOUNT_SID: 'ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-      TWILIO_AUTH_TOKEN: 'emulatorauthtoken0000000000000000',
-      TWILIO_VERIFY_SID: 'VAaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
-      WEB_DIR: distDir,
-      CORS_ALLOWED_ORIGINS: base,
-      // The test signs in to one phone three times within seconds.
-      LIMIT_PHONE_COOLDOWN: '0',
-      // The cheapest bcrypt: two shared cores, and no secrets worth hashing.
-      BCRYPT_COST: '4',
-    },
+  const twostep = await startTwostep({
+    repoDir,
+    logDir: artifacts,
+    env: { WEB_DIR: distDir, ACCESS_TOKEN_TTL: `${accessTokenTTL}s` },
   });
-  cleanups.push(() => stop(server));
-  await waitForHTTP(`${base}/readyz`, (s) => s === 200, { child: server, logFile: serverLog });
+  cleanups.push(twostep.stop);
 
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
@@ -98,26 +79,71 @@ before(async () => {
     ],
   });
   cleanups.push(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const context = await newContext(browser);
   const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  // Errors the person never sees still count: a CSP violation, a failed
-  // asset, an exception in a handler.
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`);
-  });
-  page.on('pageerror', (err) => pageErrors.push(`exception: ${err.message}`));
-
-  env = { base, emulator, page };
+  const watched = watch(page);
+  env = { base: twostep.base, emulator: twostep.emulator, browser, context, page, watched };
 }, { timeout: 10 * 60_000 });
 
 after(async () => {
   for (const undo of cleanups.reverse()) await undo().catch((err) => console.error('cleanup:', err));
 });
 
+/** newContext is a fresh browser profile: its own storage, so its own sessions. */
+function newContext(/** @type {import('playwright-core').Browser} */ browser) {
+  return browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+}
+
+/**
+ * watch records what page logs as errors (a CSP violation, a failed asset,
+ * an exception in a handler: the person never sees them, they still count),
+ * the access token it sends, and the error codes of the answers it gets.
+ * @param {import('playwright-core').Page} page
+ * @returns {Watched}
+ */
+function watch(page) {
+  page.setDefaultTimeout(15_000);
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => pageErrors.push(`exception: ${err.message}`));
+  /** @type {Watched} */
+  const w = { bearer: null, answers: [], refreshTokens: [] };
+  page.on('request', (req) => {
+    const auth = req.headers().authorization;
+    if (req.url().endsWith('/graphql') && auth) w.bearer = auth.replace(/^Bearer /, '');
+  });
+  page.on('response', async (res) => {
+    if (!res.url().endsWith('/graphql')) return;
+    const op = JSON.parse(res.request().postData() ?? '{}').operationName ?? '';
+    const body = await res.json().catch(() => ({}));
+    w.answers.push({ op, codes: (body.errors ?? []).map((/** @type {any} */ e) => e.extensions?.code) });
+    const tokens = body.data?.verifyOtp ?? body.data?.refreshSession;
+    if (tokens?.refreshToken) w.refreshTokens.push(tokens.refreshToken);
+  });
+  return w;
+}
+
+/**
+ * until polls check until it passes or time runs out, for what the page's
+ * listeners record a moment after the page has moved on.
+ * @param {() => void} check
+ */
+async function until(check, timeoutMs = 5_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** shot saves a full-page screenshot as a test artifact. */
-async function shot(/** @type {string} */ name) {
-  await env.page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
+async function shot(/** @type {string} */ name, page = env.page) {
+  await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: true });
 }
 
 /**
@@ -138,45 +164,57 @@ function step(name, fn) {
 }
 
 /** codeSentTo reads the code the emulator "sent" to a phone. */
-async function codeSentTo(/** @type {string} */ to) {
-  const res = await fetch(`${env.emulator}/_emulator/code?to=${encodeURIComponent(to)}`);
-  assert.equal(res.status, 200, `no code sent to ${to}`);
-  const body = /** @type {{ code: string }} */ (await res.json());
-  return body.code;
+function codeSentTo(/** @type {string} */ to) {
+  return emulatorCode(env.emulator, to);
 }
 
 const headings = /** @type {Record<string, string>} */ ({
   '/app/login': 'Sign in',
   '/app/verify': 'Enter your code',
   '/app/welcome': 'Welcome',
+  '/app/sessions': 'Your sessions',
 });
 
 /**
  * expectPage waits for the URL and then for the page itself: React Router
  * changes the URL before React has rendered the new page.
  */
-async function expectPage(/** @type {string} */ pathname) {
-  await env.page.waitForURL((url) => url.pathname === pathname);
-  await env.page.getByRole('heading', { level: 1, name: headings[pathname], exact: true }).waitFor();
+async function expectPage(/** @type {string} */ pathname, page = env.page) {
+  await page.waitForURL((url) => url.pathname === pathname);
+  await page.getByRole('heading', { level: 1, name: headings[pathname], exact: true }).waitFor();
 }
 
 async function heading() {
   return env.page.getByRole('heading', { level: 1 }).innerText();
 }
 
-async function signIn() {
-  const { page } = env;
+async function signIn(page = env.page) {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   // The keyboard way: Enter in the last field submits the form.
   await page.getByLabel('Password').press('Enter');
-  await expectPage('/app/verify');
+  await expectPage('/app/verify', page);
 }
 
-async function storageText() {
-  return env.page.evaluate(() =>
+/** storageText is everything the page keeps that outlives a render: both storages, history state and the URL. */
+async function storageText(page = env.page) {
+  return page.evaluate(() =>
     JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage }, history: history.state, url: location.href }),
   );
+}
+
+function storedRefreshToken(page = env.page) {
+  return page.evaluate((key) => localStorage.getItem(key), refreshKey);
+}
+
+/** claims decodes a JWT's payload (no verification: the test only reads its times). */
+function claims(/** @type {string} */ jwt) {
+  return JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString());
+}
+
+/** sessionItems lists the headings of the sessions page's items ("Chrome on Linux This device"). */
+async function sessionItems(page = env.page) {
+  return page.locator('li.session h2').allInnerTexts();
 }
 
 describe('two-step login in a browser', { concurrency: false }, () => {
@@ -286,48 +324,182 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await shot('06-verify-wrong-code');
   });
 
-  step('the right code signs in and the welcome page shows me', async () => {
+  step('the right code signs in: the refresh token alone in localStorage, the access token in no storage', async () => {
     const { page } = env;
+    const answer = page.waitForResponse(
+      (res) => res.url().endsWith('/graphql') && (res.request().postData() ?? '').includes('"operationName":"VerifyOtp"'),
+    );
     await page.getByLabel('Code').fill(await codeSentTo(phone));
     await page.getByLabel('Code').press('Enter');
     await expectPage('/app/welcome');
     await page.getByText(email).waitFor();
     assert.equal(await heading(), 'Welcome');
-    const stored = JSON.parse(await storageText());
-    assert.equal(Object.keys(stored.local).length, 0, 'nothing in localStorage');
-    assert.match(JSON.stringify(stored.session), /accessToken/, 'token kept in sessionStorage');
+    const { accessToken, refreshToken } = (await (await answer).json()).data.verifyOtp;
+    assert.ok(accessToken && refreshToken, 'verifyOtp answered both tokens');
+
+    const text = await storageText();
+    const stored = JSON.parse(text);
+    assert.deepEqual(Object.keys(stored.local), [refreshKey], 'localStorage holds the refresh token and nothing else');
+    // That one, or its successor if a refresh came quickly.
+    assert.ok([refreshToken, ...env.watched.refreshTokens].includes(stored.local[refreshKey]), 'it is the refresh token');
+    assert.deepEqual(stored.session, {}, 'sessionStorage holds nothing');
+    assert.ok(!text.includes(accessToken), 'the access token is in no storage, history state or URL');
+    assert.doesNotMatch(text, /eyJ/, 'nor is any other JWT');
     await shot('07-welcome');
   });
 
-  step('a reload keeps the person signed in', async () => {
+  step('the sessions page lists this session as "This device"', async () => {
     const { page } = env;
+    await page.getByRole('link', { name: 'Your sessions' }).click();
+    await expectPage('/app/sessions');
+    await page.locator('li.session').first().waitFor();
+    assert.deepEqual(await sessionItems(), ['Chrome on LinuxThis device']);
+    const item = page.locator('li.session');
+    assert.match(await item.innerText(), /IP address\s+127\.0\.0\.1/);
+    assert.match(await item.innerText(), /Signed in\s+\S.*\nLast active\s+\S.*\nEnds\s+\S/);
+    assert.match(String(await item.getByRole('heading').getAttribute('title')), /Chrome\//, 'the raw User-Agent is at hand');
+    assert.equal(await page.getByRole('button', { name: 'Sign out of this device' }).count(), 1);
+    assert.equal(await page.getByRole('button', { name: 'Sign out of all other sessions' }).count(), 0);
+    await shot('07b-sessions');
+    await page.getByRole('link', { name: 'Back to your account' }).click();
+    await expectPage('/app/welcome');
+  });
+
+  step('a reload restores the session without a new code, never showing the sign-in page', async () => {
+    const { page } = env;
+    const sent = await codesSent(env.emulator);
+    /** @type {string[]} */
+    const visited = [];
+    const onNavigate = (/** @type {import('playwright-core').Frame} */ frame) => {
+      if (frame === page.mainFrame()) visited.push(new URL(frame.url()).pathname);
+    };
+    page.on('framenavigated', onNavigate);
     await page.reload();
     await page.getByText(email).waitFor();
+    page.off('framenavigated', onNavigate);
     assert.equal(await heading(), 'Welcome');
+    assert.ok(!visited.includes('/app/login'), `went through ${visited.join(', ')}`);
+    assert.equal(await codesSent(env.emulator), sent, 'no new code was sent');
+  });
+
+  step('a second tab is signed in without a code', async () => {
+    const sent = await codesSent(env.emulator);
+    const tab = await env.context.newPage();
+    watch(tab);
+    try {
+      await tab.goto(`${env.base}/app/welcome`);
+      await tab.getByText(email).waitFor();
+      assert.equal(await codesSent(env.emulator), sent, 'no new code was sent');
+      await shot('07c-second-tab', tab);
+    } finally {
+      await tab.close();
+    }
+    // The tabs share the refresh token and take turns rotating it; the
+    // first one must still be fine.
+    await env.page.getByRole('link', { name: 'Your sessions' }).click();
+    await expectPage('/app/sessions');
+    await env.page.locator('li.session').first().waitFor();
+    await env.page.getByRole('link', { name: 'Back to your account' }).click();
+    await expectPage('/app/welcome');
+  });
+
+  step('the page refreshes its access token by itself before it expires', async () => {
+    const { page, watched } = env;
+    const first = watched.bearer;
+    assert.ok(first, 'the page has sent an access token');
+    const refreshBefore = await storedRefreshToken();
+    const answersBefore = watched.answers.length;
+    // Wait past the expiry of the token the page was using, doing nothing.
+    const wait = claims(first).exp * 1000 + 1_500 - Date.now();
+    assert.ok(wait < (accessTokenTTL + 2) * 1000, `token lives ${wait} ms more`);
+    await page.waitForTimeout(wait);
+
+    assert.notEqual(await storedRefreshToken(), refreshBefore, 'the stored refresh token was rotated');
+    const meanwhile = watched.answers.slice(answersBefore);
+    assert.ok(meanwhile.some((a) => a.op === 'RefreshSession' && a.codes.length === 0), 'a refresh happened on its own');
+    // The next request goes out with a fresh token and is not refused first.
+    await page.getByRole('link', { name: 'Your sessions' }).click();
+    await expectPage('/app/sessions');
+    await page.locator('li.session').first().waitFor();
+    assert.notEqual(watched.bearer, first);
+    assert.ok(claims(String(watched.bearer)).exp * 1000 > Date.now(), 'the token in use has not expired');
+    assert.deepEqual(watched.answers.slice(answersBefore).filter((a) => a.codes.length > 0), [], 'no answer was an error');
+  });
+
+  step('revoking another session from the list signs that browser out on its next request', async () => {
+    const { page } = env;
+    const other = await newContext(env.browser);
+    cleanups.push(() => other.close());
+    const phonePage = await other.newPage();
+    const otherWatched = watch(phonePage);
+    await phonePage.goto(`${env.base}/app/login`);
+    await signIn(phonePage);
+    await phonePage.getByLabel('Code').fill(await codeSentTo(phone));
+    await phonePage.getByLabel('Code').press('Enter');
+    await expectPage('/app/welcome', phonePage);
+    await phonePage.getByText(email).waitFor();
+
+    await page.reload();
+    await expectPage('/app/sessions');
+    await page.locator('li.session').nth(1).waitFor();
+    assert.deepEqual((await sessionItems()).sort(), ['Chrome on Linux', 'Chrome on LinuxThis device']);
+    await shot('07d-two-sessions');
+    const revoke = page.getByRole('button', { name: /^Sign out of Chrome on Linux, signed in / });
+    await revoke.click();
+    await page.getByRole('status').filter({ hasText: 'Signed out of Chrome on Linux.' }).waitFor();
+    assert.deepEqual(await sessionItems(), ['Chrome on LinuxThis device']);
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Signed out of Chrome on Linux.');
+
+    // The server refuses the other browser's access token at once…
+    const refused = await graphql(env.base, '{ me { id } }', {}, String(otherWatched.bearer));
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', JSON.stringify(refused));
+    // …so its next request (unless a refresh of its own got there first)
+    // is refused, its refresh too, and it lands on the sign-in page.
+    await phonePage
+      .getByRole('link', { name: 'Your sessions' })
+      .click({ timeout: 2_000 })
+      .catch(() => {});
+    await expectPage('/app/login', phonePage);
+    assert.equal(await phonePage.getByRole('status').first().innerText(), 'Your session ended. Sign in again.');
+    await until(() => assert.deepEqual(otherWatched.answers.at(-1), { op: 'RefreshSession', codes: ['REFRESH_TOKEN_INVALID'] }));
+    assert.equal(await storedRefreshToken(phonePage), null);
+    await shot('07e-revoked-elsewhere', phonePage);
+    await other.close();
   });
 
   step('the used mfaToken is spent', async () => {
     // The app forgets it, so ask the API directly: a finished challenge must
     // not be replayable.
-    const res = await fetch(`${env.base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        query: 'mutation($i: VerifyOtpInput!) { verifyOtp(input: $i) { accessToken } }',
-        variables: { i: { mfaToken, code: await codeSentTo(phone) } },
-      }),
+    const body = await graphql(env.base, 'mutation($i: VerifyOtpInput!) { verifyOtp(input: $i) { accessToken } }', {
+      i: { mfaToken, code: await codeSentTo(phone) },
     });
-    const body = await res.json();
     assert.equal(body.errors?.[0]?.extensions?.code, 'MFA_TOKEN_INVALID', JSON.stringify(body));
   });
 
-  step('sign-out forgets the token', async () => {
-    const { page } = env;
+  step('sign-out ends the session on the server and forgets both tokens', async () => {
+    const { page, watched } = env;
+    await page.getByRole('link', { name: 'Back to your account' }).click();
+    await expectPage('/app/welcome');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expectPage('/app/login');
     assert.equal(await page.getByRole('status').first().innerText(), 'You have signed out.');
-    assert.doesNotMatch(await storageText(), /accessToken/);
+    await until(() => assert.deepEqual(watched.answers.filter((a) => a.op === 'Logout'), [{ op: 'Logout', codes: [] }]));
+    const stored = JSON.parse(await storageText());
+    assert.deepEqual([stored.local, stored.session], [{}, {}]);
     await shot('08-signed-out');
+
+    // Every refresh token this browser held is dead, the last one included,
+    // and so is the last access token.
+    const tokens = [...new Set(watched.refreshTokens)];
+    assert.ok(tokens.length >= 3, `saw ${tokens.length} refresh tokens`);
+    for (const refreshToken of tokens.slice(-2)) {
+      const body = await graphql(env.base, 'mutation($i: RefreshSessionInput!) { refreshSession(input: $i) { accessToken } }', {
+        i: { refreshToken },
+      });
+      assert.equal(body.errors?.[0]?.extensions?.code, 'REFRESH_TOKEN_INVALID', JSON.stringify(body));
+    }
+    const me = await graphql(env.base, '{ me { id } }', {}, String(watched.bearer));
+    assert.equal(me.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
 
     await page.goto(`${env.base}/app/welcome`);
     await expectPage('/app/login');
