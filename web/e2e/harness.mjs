@@ -117,6 +117,7 @@ export async function tempDir() {
  * @typedef {object} Twostep
  * @property {string} base      the server, e.g. http://127.0.0.1:41234
  * @property {string} emulator  its Verify emulator
+ * @property {string} bin       the server binary (for its subcommands, e.g. keygen)
  * @property {() => Promise<void>} stop  stops both and removes the temp dir
  */
 
@@ -125,12 +126,13 @@ export async function tempDir() {
  * its Verify emulator on free loopback ports, with a temp SQLite database
  * and the cheapest settings a test can use. A start-up that fails half-way
  * stops what it started.
- * @param {{ repoDir: string, logDir: string, name?: string, env?: Record<string, string> }} opts
+ * @param {{ repoDir: string, logDir: string, name?: string, env?: Record<string, string>, bin?: string }} opts
  *   env is added to the server's environment (ACCESS_TOKEN_TTL, WEB_DIR, …);
- *   logs go to <logDir>/<name>server.log and <name>emulator.log.
+ *   logs go to <logDir>/<name>server.log and <name>emulator.log; bin is a
+ *   binary already built (default TWOSTEP_BIN, else go build).
  * @returns {Promise<Twostep>}
  */
-export async function startTwostep({ repoDir, logDir, name = '', env = {} }) {
+export async function startTwostep({ repoDir, logDir, name = '', env = {}, bin: prebuilt }) {
   /** @type {(() => Promise<unknown>)[]} */
   const undo = [];
   const stopAll = async () => {
@@ -139,7 +141,7 @@ export async function startTwostep({ repoDir, logDir, name = '', env = {} }) {
   try {
     const tmp = await tempDir();
     undo.push(tmp.cleanup);
-    const bin = process.env.TWOSTEP_BIN || (await goBuild(repoDir, tmp.dir));
+    const bin = prebuilt || process.env.TWOSTEP_BIN || (await goBuild(repoDir, tmp.dir));
     const [port, emuPort] = [await freePort(), await freePort()];
     const base = `http://127.0.0.1:${port}`;
     const emulator = `http://127.0.0.1:${emuPort}`;
@@ -178,7 +180,7 @@ export async function startTwostep({ repoDir, logDir, name = '', env = {} }) {
     });
     undo.push(() => stop(server));
     await waitForHTTP(`${base}/readyz`, (s) => s === 200, { child: server, logFile: serverLog });
-    return { base, emulator, stop: stopAll };
+    return { base, emulator, bin, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
