@@ -46,6 +46,8 @@ export async function verifyAccessToken(token, { jwksUrl, issuer = 'twostep', au
     typ: 'at+jwt',
     // Seconds of clock difference between twostep and this service.
     clockTolerance: 30,
+    // jose checks exp only if it is there; twostep always sets these.
+    requiredClaims: ['exp', 'sub', 'sid'],
   });
   return {
     userId: String(payload.sub),

@@ -146,7 +146,8 @@ export function createRefresher({ session, send, locks = null, events = null, no
   function plan() {
     clearTimeout(timer);
     timer = undefined;
-    if (running === 0 || session.snapshot().status === 'signedOut') {
+    if (running === 0) return;
+    if (session.snapshot().status === 'signedOut') {
       failures = 0;
       return;
     }
