@@ -355,7 +355,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await page.locator('li.session').first().waitFor();
     assert.deepEqual(await sessionItems(), ['Chrome on LinuxThis device']);
     const item = page.locator('li.session');
-    assert.match(await item.innerText(), /Sign-in IP\s+127\.0\.0\.1/);
+    assert.match(await item.innerText(), /IP address\s+127\.0\.0\.1/);
     assert.match(await item.innerText(), /Signed in\s+\S.*\nLast active\s+\S.*\nEnds\s+\S/);
     assert.match(String(await item.getByRole('heading').getAttribute('title')), /Chrome\//, 'the raw User-Agent is at hand');
     assert.equal(await page.getByRole('button', { name: 'Sign out of this device' }).count(), 1);

@@ -125,8 +125,7 @@ function SessionItem({ session: s, busy, onEnd }: { session: Session; busy: bool
         {s.current && <span className="badge">This device</span>}
       </h2>
       <dl className="facts">
-        {/* The server records the address a session signed in from, not later ones. */}
-        <dt>Sign-in IP</dt>
+        <dt>IP address</dt>
         <dd>{s.ipAddress ?? 'Unknown'}</dd>
         <dt>Signed in</dt>
         <dd>
