@@ -23,6 +23,9 @@ func ipPrefix(ip string) string {
 	if p, ok := ipv6Prefix(ip, 64); ok {
 		return p
 	}
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return a.WithZone("").String()
+	}
 	return ip
 }
 
@@ -34,9 +37,10 @@ func ipv6SiteKey(action, ip string) (string, bool) {
 
 func ipv6Prefix(ip string, bits int) (string, bool) {
 	a, err := netip.ParseAddr(ip)
-	if err != nil || !a.Is6() || a.Is4In6() || a.Zone() != "" {
+	if err != nil || !a.Is6() || a.Is4In6() {
 		return "", false
 	}
+	a = a.WithZone("") // a zone names an interface, not another subscriber
 	p, err := a.Prefix(bits)
 	if err != nil {
 		return "", false

@@ -175,7 +175,9 @@ func decodeBody(body []byte, p *graphql.RawParams) bool {
 		Variables     json.RawMessage `json:"variables"`
 		Extensions    json.RawMessage `json:"extensions"`
 	}
-	if json.Unmarshal(body, &raw) != nil {
+	// null (or any JSON that is not an object) would decode as an empty
+	// operation: it is a malformed body, not an invalid query.
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(body, &raw) != nil {
 		return false
 	}
 	p.Query, p.OperationName = raw.Query, raw.OperationName
