@@ -171,6 +171,14 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"negative per-IP limit", false, map[string]string{"LIMIT_LOGIN_PER_IP": "-1"}, "LIMIT_LOGIN_PER_IP"},
 		{"window that is not a duration", false, map[string]string{"LIMIT_LOGIN_PER_IP_WINDOW": "soon"}, "LIMIT_LOGIN_PER_IP_WINDOW"},
 		{"per-IP limit on without a window", false, map[string]string{"LIMIT_VERIFY_PER_IP_WINDOW": "0s"}, "LIMIT_VERIFY_PER_IP_WINDOW"},
+		{"negative reset sends", false, map[string]string{"LIMIT_RESET_SENDS_PER_DAY": "-1"}, "LIMIT_RESET_SENDS_PER_DAY"},
+		{"test number without a code", false, map[string]string{"SMS_TEST_NUMBERS": "+15005550006"}, "SMS_TEST_NUMBERS"},
+		{"test number not E.164", false, map[string]string{"SMS_TEST_NUMBERS": "5005550006=123456"}, "SMS_TEST_NUMBERS"},
+		{"test code of 3 digits", false, map[string]string{"SMS_TEST_NUMBERS": "+15005550006=123"}, "SMS_TEST_NUMBERS"},
+		{"test numbers until a non-date", false, map[string]string{"SMS_TEST_NUMBERS_VALID_UNTIL": "tomorrow"}, "SMS_TEST_NUMBERS_VALID_UNTIL"},
+		{"test numbers without an end in production", true, map[string]string{"SMS_TEST_NUMBERS": "+15005550006=123456"}, "SMS_TEST_NUMBERS_VALID_UNTIL"},
+		{"test numbers for 60 days in production", true, map[string]string{"SMS_TEST_NUMBERS": "+15005550006=123456",
+			"SMS_TEST_NUMBERS_VALID_UNTIL": time.Now().Add(60 * 24 * time.Hour).UTC().Format(time.RFC3339)}, "SMS_TEST_NUMBERS_VALID_UNTIL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,17 +16,26 @@ const (
 	outboxLease = 30 * time.Second
 	outboxTries = 5
 	outboxBatch = 10
+	// outboxWakeDelay is how long after a request queues a send the worker
+	// looks: longer than any answer takes to go out, short beside an SMS.
+	outboxWakeDelay = 250 * time.Millisecond
 )
 
 // Queued signals that a request has queued a send, so the worker need not
 // wait for its next tick.
 func (s *Service) Queued() <-chan struct{} { return s.queued }
 
+// wakeOutbox wakes the worker outboxWakeDelay from now: after the
+// request's answer is out, so the work of a real send (which an email
+// without an account does not have) does not slow the answer and tell
+// the two apart.
 func (s *Service) wakeOutbox() {
-	select {
-	case s.queued <- struct{}{}:
-	default:
-	}
+	time.AfterFunc(outboxWakeDelay, func() {
+		select {
+		case s.queued <- struct{}{}:
+		default:
+		}
+	})
 }
 
 // DeliverQueued claims queued sends and delivers them: the codes of

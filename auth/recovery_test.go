@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -234,4 +235,44 @@ func TestTokenPurposes(t *testing.T) {
 func sha(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]
+}
+
+// TestPasswordResetCheckTiming: a wrong code on a reset that can never
+// succeed takes as long as one the provider checks (medians within 10%),
+// once the provider's check time has been measured.
+func TestPasswordResetCheckTiming(t *testing.T) {
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) {
+		l.ResetPerEmail, l.ResetSendsPerDay, l.PhoneCooldown, l.PhonePerHour, l.PhonePerDay = auth.Limit{}, 0, 0, 1000, 1000
+	})})
+	h.OTP.CheckDelay.Store(int64(3 * time.Millisecond))
+	phone := authtest.NextPhone()
+	h.SignIn(t, "ada@example.com", phone)
+	var real, decoy []time.Duration
+	for round := range 12 {
+		h.Clock.Advance(11 * time.Minute) // a fresh verification each round
+		tokens := []string{requestReset(t, h, "ada@example.com").ResetToken, requestReset(t, h, "nobody@example.com").ResetToken}
+		deliver(t, h)
+		wrong := authtest.WrongCode(h.Code(t, phone))
+		for i := range 4 {
+			for j, tok := range tokens {
+				start := time.Now()
+				wantCode(t, "ResetPassword(wrong)", resetPassword(h, tok, wrong, newPassword), auth.CodeInvalidOTP)
+				if round >= 4 { // the first rounds teach the service the provider's time
+					if (j == 0) == (i%2 == 0) {
+						real = append(real, time.Since(start))
+					} else {
+						decoy = append(decoy, time.Since(start))
+					}
+				}
+			}
+		}
+	}
+	median := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	r, d := median(real), median(decoy)
+	if ratio := float64(d) / float64(r); ratio < 0.9 || ratio > 1.1 {
+		t.Errorf("median wrong-code time: %v with an account, %v without (ratio %.2f), want within 10%%", r, d, ratio)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twostep/twostep/auth"
@@ -27,6 +28,8 @@ const (
 // concurrent use.
 type OTP struct {
 	now func() time.Time
+	// CheckDelay, in nanoseconds, is how long each check takes.
+	CheckDelay atomic.Int64
 
 	mu       sync.Mutex
 	pending  map[string]*verification // by number
@@ -105,8 +108,12 @@ func (o *OTP) StartVerification(ctx context.Context, to string, ch auth.Channel)
 	return auth.Verification{SID: v.sid}, nil
 }
 
-// CheckVerification checks code against the pending verification sid.
+// CheckVerification checks code against the pending verification sid,
+// after CheckDelay (real time, as a provider's answer takes).
 func (o *OTP) CheckVerification(ctx context.Context, sid, code string) (bool, error) {
+	if d := time.Duration(o.CheckDelay.Load()); d > 0 {
+		time.Sleep(d)
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.nChecks++

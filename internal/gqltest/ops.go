@@ -20,6 +20,24 @@ const (
 	LogoutOp        = `mutation($scope: LogoutScope) { logout(scope: $scope) { revokedSessions } }`
 	RevokeSessionOp = `mutation($id: ID!) { revokeSession(input: {sessionId: $id}) { revokedSessions } }`
 	SessionsOp      = `{ sessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`
+
+	ResendOp = `mutation($mfaToken: String!, $channel: OtpChannel) {
+  resendOtp(input: {mfaToken: $mfaToken, channel: $channel}) { mfaToken channel sentTo expiresAt }
+}`
+	RequestResetOp  = `mutation($email: String!) { requestPasswordReset(input: {email: $email}) { resetToken expiresAt } }`
+	ResetPasswordOp = `mutation($resetToken: String!, $code: String!, $newPassword: String!) {
+  resetPassword(input: {resetToken: $resetToken, code: $code, newPassword: $newPassword}) { ok }
+}`
+	ChangePasswordOp = `mutation($currentPassword: String!, $newPassword: String!) {
+  changePassword(input: {currentPassword: $currentPassword, newPassword: $newPassword}) { user { id email } }
+}`
+	StartPhoneChangeOp = `mutation($newPhone: String!, $password: String!) {
+  startPhoneChange(input: {newPhone: $newPhone, password: $password}) { changeToken sentTo expiresAt }
+}`
+	ConfirmPhoneChangeOp = `mutation($changeToken: String!, $code: String!) {
+  confirmPhoneChange(input: {changeToken: $changeToken, code: $code}) { user { id phone phoneVerified } }
+}`
+	DeleteAccountOp = `mutation($password: String!) { deleteAccount(input: {password: $password}) { ok } }`
 )
 
 // RegisterVars, LoginVars and VerifyVars are the variables of the ops above.
