@@ -137,7 +137,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, in PhoneCh
 		}
 		return nil, err
 	}
-	token, err := randomToken(32)
+	token, err := stepToken(store.PurposePhone)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,22 @@ import (
 	"github.com/twostep/twostep/store"
 )
 
+// stepToken returns a new step token of purpose: 32 random bytes, after
+// "reset." or "change." for those steps. The prefix tells the kinds apart
+// at a glance, and releases from before them refuse a prefixed token at
+// the input check, so during a rolling upgrade an older replica's
+// verifyOtp can never take a reset's or a phone change's code as a login's.
+func stepToken(purpose string) (string, error) {
+	tok, err := randomToken(32)
+	switch purpose {
+	case store.PurposeReset:
+		tok = "reset." + tok
+	case store.PurposePhone:
+		tok = "change." + tok
+	}
+	return tok, err
+}
+
 // challenge returns the challenge behind a step token of purpose. A token
 // that is unknown, or of another purpose (an mfaToken in resetPassword, a
 // resetToken in verifyOtp), is MFA_TOKEN_INVALID, and nothing is counted.

@@ -40,7 +40,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientIP stri
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, storeErr(err)
 	}
-	token, err := randomToken(32)
+	token, err := stepToken(store.PurposeReset)
 	if err != nil {
 		return nil, err
 	}

@@ -23,16 +23,25 @@ func Code(s string) (string, error) {
 	return s, nil
 }
 
-// MFAToken checks the opaque token that links the two login steps: 1 to 128
-// bytes of the URL-safe base64 alphabet (RFC 4648 section 5), with or without
-// "=" padding. It is not trimmed: tokens are machine-made, so anything else
-// is tampering. It returns an *Error for field "mfaToken".
+// MFAToken checks the opaque token that links the two steps of a flow (an
+// mfaToken, resetToken or changeToken): 1 to 128 bytes of the URL-safe
+// base64 alphabet (RFC 4648 section 5), with or without "=" padding, after
+// an optional "reset." or "change." (the step tokens of a password reset
+// and a phone change, which releases from before them refuse outright). It
+// is not trimmed: tokens are machine-made, so anything else is tampering.
+// It returns an *Error for field "mfaToken".
 func MFAToken(s string) error {
 	if s == "" {
 		return invalid(FieldMFAToken, "is required")
 	}
 	if len(s) > maxMFAToken {
 		return invalid(FieldMFAToken, "is malformed")
+	}
+	for _, prefix := range []string{"reset.", "change."} {
+		if rest, ok := strings.CutPrefix(s, prefix); ok {
+			s = rest
+			break
+		}
 	}
 	body := strings.TrimRight(s, "=")
 	if body == "" || len(s)-len(body) > 2 {

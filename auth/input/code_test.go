@@ -57,6 +57,8 @@ func TestMFAToken(t *testing.T) {
 		{name: "raw URL base64", in: "q3Zx-_09AbCdEfGhIjKlMn"},
 		{name: "padded", in: "q3Zx-_09AbCdEfGhIjKlMg=="},
 		{name: "128 bytes", in: strings.Repeat("A", 128)},
+		{name: "a reset token", in: "reset.q3Zx-_09AbCdEfGhIjKlMn"},
+		{name: "a change token", in: "change.q3Zx-_09AbCdEfGhIjKlMn"},
 
 		{name: "empty", in: "", why: "is required"},
 		{name: "129 bytes", in: strings.Repeat("A", 129), why: bad},
@@ -67,6 +69,9 @@ func TestMFAToken(t *testing.T) {
 		{name: "inner padding", in: "q3=Zx", why: bad},
 		{name: "space", in: " q3Zx", why: bad},
 		{name: "dot (JWT)", in: "eyJh.eyJz", why: bad},
+		{name: "another prefix", in: "login.q3Zx", why: bad},
+		{name: "a prefix alone", in: "reset.", why: bad},
+		{name: "two prefixes", in: "reset.change.q3Zx", why: bad},
 		{name: "NUL", in: "q3Zx\x00", why: bad},
 		{name: "fullwidth letter", in: "q3Ｚx", why: bad},
 		{name: "zero-width space", in: "q3\u200bZx", why: bad},
