@@ -76,6 +76,31 @@ type OutboxItem struct {
 	CreatedAt   time.Time
 }
 
+// RoleAdmin is the administrators' role: the one role there is.
+const RoleAdmin = "ADMIN"
+
+// Event is one security event: something that happened to an account or
+// to the service, for its owner and for administrators to read.
+type Event struct {
+	ID        string // UUIDv7
+	At        time.Time
+	Type      string // LOGIN_SUCCEEDED, CODE_SENT, … (auth's Event* constants)
+	UserID    string // "" when no account is known
+	IPAddress string
+	UserAgent string
+	Detail    string // for people; never a password, code, token or full number
+	// DedupKey, if set, makes the event once-only: a second event with the
+	// same key is not recorded.
+	DedupKey string
+}
+
+// Cursor is a position in a list ordered by time and id: the zero Cursor
+// is the start; a list continues after (or before) the row it names.
+type Cursor struct {
+	At time.Time
+	ID string
+}
+
 // Session is one sign-in, from a completed login until it is revoked or
 // expires. Its refresh tokens are derived from Secret and Counter (see
 // package auth); the store keeps no token.
@@ -124,6 +149,8 @@ type Store interface {
 	Outbox
 	Sessions
 	Limits
+	Roles
+	Events
 
 	// Ping reports whether the database answers. It returns an error
 	// wrapping ErrUnavailable if not.
@@ -212,6 +239,33 @@ type Challenges interface {
 	// changes nothing and returns ErrPhoneTaken; ErrNotFound as
 	// CompleteChallenge.
 	CompletePhoneChange(ctx context.Context, id string, now time.Time) error
+}
+
+// Roles are the users' roles, and the administrators' view of the users.
+type Roles interface {
+	// UserRoles returns the roles of userID, sorted; none is an empty
+	// list, also for an unknown user.
+	UserRoles(ctx context.Context, userID string) ([]string, error)
+	// SetUserRoles replaces the roles of userID, or returns ErrNotFound.
+	SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error
+	// ListUsers returns up to limit users after the cursor (by creation,
+	// then id), whose email or phone starts with prefix ("": all).
+	ListUsers(ctx context.Context, prefix string, after Cursor, limit int) ([]*User, error)
+	// CountUsers counts the users ListUsers would list from the start.
+	CountUsers(ctx context.Context, prefix string) (int, error)
+}
+
+// Events are the security-event trail.
+type Events interface {
+	// RecordEvents inserts events in one step; an event whose DedupKey is
+	// already recorded is skipped.
+	RecordEvents(ctx context.Context, events []*Event) error
+	// ListEvents returns up to limit events of userID ("": everyone's),
+	// newest first, before the cursor (the zero Cursor: from the newest).
+	ListEvents(ctx context.Context, userID string, before Cursor, limit int) ([]*Event, error)
+	// DeleteEventsBefore removes the events older than t and returns how
+	// many went.
+	DeleteEventsBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // Outbox is the queue of sends that requests did not wait for.

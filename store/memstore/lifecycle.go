@@ -126,6 +126,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	}
 	delete(db.emails, u.Email)
 	delete(db.users, id)
+	delete(db.roles, id)
 	return nil
 }
 

@@ -31,6 +31,8 @@ type DB struct {
 	sessions   map[string]*store.Session
 	outbox     map[string]*store.OutboxItem
 	available  map[string]time.Time // outbox item id -> claimable from
+	roles      map[string][]string  // user id -> sorted roles
+	events     []*store.Event
 }
 
 type attempt struct {
@@ -52,6 +54,7 @@ func New() *DB {
 		sessions:   map[string]*store.Session{},
 		outbox:     map[string]*store.OutboxItem{},
 		available:  map[string]time.Time{},
+		roles:      map[string][]string{},
 	}
 }
 

@@ -145,6 +145,7 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		`DELETE FROM outbox WHERE challenge_id IN (SELECT id FROM challenges WHERE user_id = $1)`,
 		`DELETE FROM challenges WHERE user_id = $1`,
 		`DELETE FROM verified_phones WHERE user_id = $1`,
+		`DELETE FROM user_roles WHERE user_id = $1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, id); err != nil {
 			return db.wrap("delete user", err)

@@ -68,6 +68,9 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"CompletePhoneChange", testCompletePhoneChange},
 		{"DeleteUser", testDeleteUser},
 		{"DeleteExpiredOutbox", testDeleteExpiredOutbox},
+		{"UserRoles", testUserRoles},
+		{"ListUsers", testListUsers},
+		{"Events", testEvents},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,6 +136,13 @@ func testDeadlineExceeded(t *testing.T, s store.Store) {
 		{"DeleteUser", func() error { return s.DeleteUser(ctx, u.ID) }},
 		{"ClaimOutbox", func() error { _, err := s.ClaimOutbox(ctx, t0(), time.Minute, 1); return err }},
 		{"DeleteOutbox", func() error { return s.DeleteOutbox(ctx, "id") }},
+		{"UserRoles", func() error { _, err := s.UserRoles(ctx, u.ID); return err }},
+		{"SetUserRoles", func() error { return s.SetUserRoles(ctx, u.ID, nil, t0()) }},
+		{"ListUsers", func() error { _, err := s.ListUsers(ctx, "", store.Cursor{}, 1); return err }},
+		{"CountUsers", func() error { _, err := s.CountUsers(ctx, ""); return err }},
+		{"RecordEvents", func() error { return s.RecordEvents(ctx, []*store.Event{{ID: randomID(), At: t0(), Type: "X"}}) }},
+		{"ListEvents", func() error { _, err := s.ListEvents(ctx, "", store.Cursor{}, 1); return err }},
+		{"DeleteEventsBefore", func() error { _, err := s.DeleteEventsBefore(ctx, t0()); return err }},
 	}
 	for _, tt := range calls {
 		t.Run(tt.name, func(t *testing.T) {
