@@ -5,6 +5,7 @@
 //	twostep verify-emulator    run the local Twilio Verify emulator
 //	twostep bench              compare me with a plain net/http handler over loopback
 //	twostep keygen             print a fresh signing key (JWK) for JWT_SIGNING_KEYS
+//	twostep admin grant|revoke EMAIL   give or take the ADMIN role
 package main
 
 //go:generate go tool gqlgen generate
@@ -23,6 +24,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/twostep/twostep/internal/admin"
 	"github.com/twostep/twostep/internal/app"
 	"github.com/twostep/twostep/internal/bench"
 	"github.com/twostep/twostep/internal/config"
@@ -38,6 +40,7 @@ var commands = map[string]command{
 	"verify-emulator": emulator.Main,
 	"bench":           bench.Main,
 	"keygen":          keygen.Main,
+	"admin":           admin.Main,
 }
 
 // errUsage is a mistake on the command line: exit status 2.

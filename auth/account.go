@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -50,6 +51,7 @@ func (s *Service) checkPassword(ctx context.Context, u *store.User, password, fi
 	if cmpErr != nil {
 		att.spend()
 		s.log.InfoContext(ctx, "password check failed", "user_id", u.ID, "field", field)
+		s.event(ctx, EventPasswordCheckFailed, u.ID, "wrong "+field)
 		return &Error{Code: CodeInvalidCredentials, Field: field, Message: "The password is incorrect."}
 	}
 	return nil
@@ -88,6 +90,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, in ChangePas
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "password changed", "user_id", u.ID, "session_id", p.SessionID, "revoked", n)
+	s.event(ctx, EventPasswordChanged, u.ID, fmt.Sprintf("%d other sessions ended", n))
 	return userOf(u), nil
 }
 
@@ -158,6 +161,7 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, in PhoneCh
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(phone), "purpose", c.Purpose, "challenge_id", c.ID)
+	s.event(ctx, EventPhoneChangeStarted, u.ID, "to "+input.MaskPhone(phone))
 	return &PhoneChange{ChangeToken: token, SentTo: input.MaskPhone(phone), ExpiresAt: c.ExpiresAt}, nil
 }
 
@@ -220,6 +224,7 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, in Confi
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "phone changed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "challenge_id", c.ID)
+	s.event(ctx, EventPhoneChangeConfirmed, u.ID, "to "+input.MaskPhone(u.Phone))
 	return userOf(u), nil
 }
 
@@ -242,5 +247,6 @@ func (s *Service) DeleteAccount(ctx context.Context, p *Principal, password stri
 		return storeErr(err)
 	}
 	s.log.InfoContext(ctx, "account deleted", "user_id", u.ID)
+	s.event(ctx, EventAccountDeleted, u.ID, "")
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -34,6 +35,11 @@ func (s *Service) takeAttempt(ctx context.Context, acct string) (*attempt, error
 	if err != nil {
 		var ae *Error
 		if errors.As(err, &ae) {
+			userID, _ := strings.CutPrefix(acct, "u:")
+			if userID == acct {
+				userID = "" // an unknown email
+			}
+			s.limitEvent(ctx, ae.Limit, key, userID, now.Add(ae.RetryAfter).Truncate(time.Second))
 			return nil, s.refuse(ctx, ae)
 		}
 		return nil, storeErr(err)

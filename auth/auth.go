@@ -74,8 +74,13 @@ type Options struct {
 	// ProviderCheckTime is how long a code check is taken to last until
 	// one has been measured (see checkCode); default 300ms.
 	ProviderCheckTime time.Duration
-	Now               func() time.Time
-	Logger            *slog.Logger
+	Observer          Observer    // nil: none
+	RequestInfo       RequestInfo // nil: events carry no address or agent
+	// SyncEvents writes each security event before the request goes on,
+	// instead of through RunEvents: for tests.
+	SyncEvents bool
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Service implements the login flow.
@@ -100,6 +105,12 @@ type Service struct {
 	// queued wakes this replica's outbox worker when a request queues a
 	// send; nil when nobody listens.
 	queued chan struct{}
+
+	observer    Observer
+	requestInfo RequestInfo
+	events      chan *store.Event
+	syncEvents  bool
+	limitSeen   seenLimits
 	// dummyHash is compared against when the email is unknown, so that an
 	// unknown email costs the same time as a wrong password.
 	dummyHash []byte
@@ -148,11 +159,21 @@ func New(o Options) (*Service, error) {
 	if o.ProviderCheckTime <= 0 {
 		o.ProviderCheckTime = defaultCheckTime
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+	if o.RequestInfo == nil {
+		o.RequestInfo = func(context.Context) (string, string) { return "", "" }
+	}
 	s := &Service{
 		store:        o.Store,
 		otp:          &testOTP{next: o.OTP, numbers: numbers, log: o.Logger},
 		testNumbers:  numbers,
 		queued:       make(chan struct{}, 1),
+		observer:     o.Observer,
+		requestInfo:  o.RequestInfo,
+		events:       make(chan *store.Event, eventBuffer),
+		syncEvents:   o.SyncEvents,
 		tokens:       o.Tokens,
 		phones:       o.Phones,
 		cost:         o.BcryptCost,
@@ -231,6 +252,7 @@ func (s *Service) upgradeHash(ctx context.Context, u *store.User, password strin
 // refuse logs a limit's refusal and returns it.
 func (s *Service) refuse(ctx context.Context, e *Error) error {
 	s.log.WarnContext(ctx, "rate limit hit", "limit", e.Limit)
+	s.observer.LimitHit(e.Limit)
 	return e
 }
 

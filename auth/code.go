@@ -73,6 +73,7 @@ func (s *Service) checkCode(ctx context.Context, c *store.Challenge, code string
 			// The challenge is left alone even when the provider has
 			// forgotten the verification: a concurrent request may have
 			// just been approved and still be completing it.
+			s.observer.CodeCheck(c.Purpose, "error")
 			err = s.verifyErr(ctx, "check", c.Phone, err)
 			var e *Error
 			if errors.As(err, &e) && e.Code == CodeMFATokenInvalid {
@@ -86,8 +87,11 @@ func (s *Service) checkCode(ctx context.Context, c *store.Challenge, code string
 	if !approved {
 		left := max(c.MaxAttempts-c.Attempts, 0)
 		s.log.InfoContext(ctx, "code failed", "user_id", c.UserID, "purpose", c.Purpose, "challenge_id", c.ID, "attempts_left", left)
+		s.observer.CodeCheck(c.Purpose, "wrong")
+		s.event(ctx, EventCodeFailed, c.UserID, fmt.Sprintf("wrong code (%s), %d attempts left", c.Purpose, left))
 		return nil, errInvalidOTP(left)
 	}
+	s.observer.CodeCheck(c.Purpose, "approved")
 	return c, nil
 }
 

@@ -23,6 +23,7 @@ const (
 	CodeOTPDeliveryFailed   Code = "OTP_DELIVERY_FAILED"
 	CodeUnauthenticated     Code = "UNAUTHENTICATED"
 	CodeRefreshTokenInvalid Code = "REFRESH_TOKEN_INVALID"
+	CodeForbidden           Code = "FORBIDDEN"
 	CodeUnavailable         Code = "SERVICE_UNAVAILABLE"
 	CodeInternal            Code = "INTERNAL_SERVER_ERROR"
 )

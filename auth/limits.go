@@ -132,6 +132,7 @@ func (s *Service) hit(ctx context.Context, name, key string, l Limit) error {
 		return storeErr(err)
 	}
 	if c.Count > l.Max {
+		s.limitEvent(ctx, name, key, "", c.ResetAt)
 		return s.refuse(ctx, errRateLimited(name, c.ResetAt.Sub(now), fmt.Errorf("auth: limit %s: %d > %d", name, c.Count, l.Max)))
 	}
 	return nil
@@ -213,6 +214,7 @@ func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int, reset b
 		return storeErr(err)
 	}
 	if refused >= 0 {
+		s.limitEvent(ctx, names[refused], budgets[refused].Key, u.ID, resetAt)
 		return s.refuse(ctx, errRateLimited(names[refused], resetAt.Sub(now), fmt.Errorf("auth: limit %s", names[refused])))
 	}
 	return nil

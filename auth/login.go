@@ -72,6 +72,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "user registered", "user_id", u.ID, "phone", input.MaskPhone(phone))
+	s.event(ctx, EventUserRegistered, u.ID, "")
 	return userOf(u), nil
 }
 
@@ -95,7 +96,8 @@ type LoginResult struct {
 // phone. It returns an *Error with CodeInvalidCredentials for an unknown
 // email or a wrong password alike, CodeRateLimited, CodeOTPDeliveryFailed,
 // or CodeBadUserInput. No access token is issued here.
-func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error) {
+func (s *Service) Login(ctx context.Context, in LoginInput) (_ *LoginResult, err error) {
+	defer func() { s.observer.Login(loginOutcome(err)) }()
 	email, err := input.Email(in.Email)
 	if err != nil {
 		return nil, badInput(err)
@@ -131,6 +133,11 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 	if u == nil || cmpErr != nil {
 		att.spend()
 		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials")
+		userID := ""
+		if u != nil {
+			userID = u.ID
+		}
+		s.event(ctx, EventLoginFailed, userID, "wrong password")
 		return nil, errInvalidCredentials()
 	}
 	s.upgradeHash(ctx, u, in.Password)
@@ -161,6 +168,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (*LoginResult, error
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "channel", string(ch), "challenge_id", c.ID)
+	s.event(ctx, EventLoginSucceeded, u.ID, "password accepted")
 	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
 }
 
@@ -226,5 +234,6 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	}
 	s.clearAttempts(ctx, acct)
 	s.log.InfoContext(ctx, "login succeeded", "user_id", u.ID, "challenge_id", c.ID, "session_id", res.SessionID)
+	s.event(ctx, EventSignInCompleted, u.ID, "session "+res.SessionID)
 	return res, nil
 }

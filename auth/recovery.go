@@ -61,6 +61,13 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, clientIP stri
 		return nil, storeErr(err)
 	}
 	s.wakeOutbox()
+	// Recorded alike with or without an account (no user then), so the
+	// work behind the answer is the same.
+	userID := ""
+	if u != nil {
+		userID = u.ID
+	}
+	s.event(ctx, EventPasswordResetRequested, userID, "")
 	if c.UserID != "" {
 		s.log.InfoContext(ctx, "password reset requested", "user_id", c.UserID, "challenge_id", c.ID)
 	} else {
@@ -120,5 +127,6 @@ func (s *Service) ResetPassword(ctx context.Context, in ResetInput) error {
 	}
 	s.clearAttempts(ctx, userAccountKey(c.UserID))
 	s.log.InfoContext(ctx, "password reset", "user_id", c.UserID, "challenge_id", c.ID)
+	s.event(ctx, EventPasswordResetCompleted, c.UserID, "every session ended")
 	return nil
 }

@@ -52,6 +52,7 @@ func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) 
 		}
 	}
 	if err := s.charge(ctx, snd); err != nil {
+		s.observer.Send(snd.channel, "refused")
 		snd.att.spend()
 		var ae *Error
 		if errors.As(err, &ae) && ae.Code == CodeRateLimited {
@@ -79,8 +80,12 @@ func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) 
 	}
 	v, err := s.otp.StartVerification(ctx, u.Phone, snd.channel)
 	if err != nil {
+		s.observer.Send(snd.channel, "failed")
+		s.event(ctx, EventCodeDeliveryFailed, u.ID, "by "+string(snd.channel)+" to "+input.MaskPhone(u.Phone)+" ("+snd.purpose+")")
 		return Verification{}, s.verifyErr(ctx, "start", u.Phone, err)
 	}
+	s.observer.Send(snd.channel, "sent")
+	s.event(ctx, EventCodeSent, u.ID, "by "+string(snd.channel)+" to "+input.MaskPhone(u.Phone)+" ("+snd.purpose+")")
 	return v, nil
 }
 

@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -137,13 +134,17 @@ func (s *Service) startSession(ctx context.Context, u *store.User, amr []string,
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return nil, storeErr(err)
 	}
-	return s.sessionTokens(sess, u)
+	return s.sessionTokens(ctx, sess, u)
 }
 
 // sessionTokens issues an access token for sess and returns its current
 // refresh token.
-func (s *Service) sessionTokens(sess *store.Session, u *store.User) (*AuthResult, error) {
-	access, _, err := s.tokens.Issue(sess.UserID, sess.ID, strings.Split(sess.AMR, ","), sess.CreatedAt)
+func (s *Service) sessionTokens(ctx context.Context, sess *store.Session, u *store.User) (*AuthResult, error) {
+	roles, err := s.store.UserRoles(ctx, sess.UserID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	access, _, err := s.tokens.Issue(sess.UserID, sess.ID, strings.Split(sess.AMR, ","), sess.CreatedAt, roles...)
 	if err != nil {
 		return nil, err
 	}
@@ -158,52 +159,6 @@ func (s *Service) sessionTokens(sess *store.Session, u *store.User) (*AuthResult
 		res.User = userOf(u)
 	}
 	return res, nil
-}
-
-// refreshToken returns the refresh token of sess at counter n:
-// "<session id>.<n>.<HMAC>", the HMAC under a key derived from the server's
-// secret and the session's. The server can recompute the current token;
-// the database alone cannot.
-func (s *Service) refreshToken(sess *store.Session, n int64) string {
-	return sess.ID + "." + strconv.FormatInt(n, 10) + "." + base64.RawURLEncoding.EncodeToString(s.refreshMAC(sess, n))
-}
-
-func (s *Service) refreshMAC(sess *store.Session, n int64) []byte {
-	k := hmac.New(sha256.New, s.sessions.Secret)
-	k.Write(sess.Secret)
-	m := hmac.New(sha256.New, k.Sum(nil))
-	m.Write([]byte("twostep refresh v1\x00" + sess.ID + "\x00" + strconv.FormatInt(n, 10)))
-	return m.Sum(nil)
-}
-
-// parseRefreshToken splits a refresh token; ok is false for any other
-// shape.
-func parseRefreshToken(tok string) (sid string, n int64, mac []byte, ok bool) {
-	if len(tok) > 200 {
-		return "", 0, nil, false
-	}
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return "", 0, nil, false
-	}
-	// One spelling per token: "+1" and "01" parse as 1 but were never issued.
-	n, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || n < 0 || strconv.FormatInt(n, 10) != parts[1] {
-		return "", 0, nil, false
-	}
-	// The decoder skips CR and LF even when strict: accept only the 43
-	// characters of a 32-byte MAC.
-	if len(parts[2]) != base64.RawURLEncoding.EncodedLen(sha256.Size) || strings.ContainsAny(parts[2], "\r\n") {
-		return "", 0, nil, false
-	}
-	mac, err = base64.RawURLEncoding.Strict().DecodeString(parts[2])
-	if err != nil || len(mac) != sha256.Size {
-		return "", 0, nil, false
-	}
-	if id, err := uuid.Parse(parts[0]); err != nil || id.String() != parts[0] {
-		return "", 0, nil, false
-	}
-	return parts[0], n, mac, true
 }
 
 // RefreshInput is a refreshSession request.
@@ -259,6 +214,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (res *AuthResult
 		rotated, err := s.store.RotateSession(ctx, sid, n, now, minTime(now.Add(s.sessions.IdleTimeout), sess.ExpiresAt), in.ClientIP)
 		if err == nil {
 			s.log.InfoContext(ctx, "session refreshed", "user_id", sess.UserID, "session_id", sid)
+			s.event(ctx, EventSessionRefreshed, sess.UserID, "session "+sid)
 			return s.refreshed(ctx, rotated)
 		}
 		if !errors.Is(err, store.ErrNotFound) {
@@ -283,6 +239,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshInput) (res *AuthResult
 		if _, err := s.store.RevokeSessions(ctx, sess.UserID, store.SessionMatch{ID: sid}, now); err != nil {
 			return nil, storeErr(err)
 		}
+		s.event(ctx, EventRefreshReuseDetected, sess.UserID, "session "+sid+" ended: an old refresh token came back")
 		s.log.WarnContext(ctx, "refresh token reused: session revoked", "user_id", sess.UserID, "session_id", sid,
 			"presented", n, "current", sess.Counter)
 		return nil, errRefreshInvalid(errors.New("auth: refresh token reused"))
@@ -299,7 +256,7 @@ func (s *Service) refreshed(ctx context.Context, sess *store.Session) (*AuthResu
 		}
 		return nil, storeErr(err)
 	}
-	return s.sessionTokens(sess, u)
+	return s.sessionTokens(ctx, sess, u)
 }
 
 // Authenticate verifies an access token and reads its user, checking in the
@@ -353,6 +310,7 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope) (
 		return 0, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "logout", "user_id", p.User.ID, "session_id", p.SessionID, "scope", scope.String(), "revoked", n)
+	s.event(ctx, EventLogout, p.User.ID, fmt.Sprintf("%s: %d sessions ended", scope, n))
 	return n, nil
 }
 
@@ -370,6 +328,7 @@ func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) (i
 	}
 	if n > 0 {
 		s.log.InfoContext(ctx, "session revoked", "user_id", p.User.ID, "session_id", id)
+		s.event(ctx, EventSessionRevoked, p.User.ID, "session "+id)
 	}
 	return n, nil
 }

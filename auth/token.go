@@ -32,6 +32,9 @@ type Claims struct {
 	// auth_time): a refreshed token keeps it, so a service can tell how
 	// old the second factor is.
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	// Roles the user held when the token was issued, for other services'
+	// information; twostep itself reads roles afresh on every check.
+	Roles []string `json:"roles,omitempty"`
 
 	hs256 bool // verified with JWT_SECRET (the only kind before sessions)
 }
@@ -111,8 +114,8 @@ func (t *Tokens) TTL() time.Duration { return t.ttl }
 func (t *Tokens) JWKS() []byte { return t.keys.JWKS() }
 
 // Issue signs an access token for userID in session sessionID, whose
-// person signed in at authTime (zero: not said).
-func (t *Tokens) Issue(userID, sessionID string, amr []string, authTime time.Time) (token string, expiresAt time.Time, err error) {
+// person signed in at authTime (zero: not said) and holds roles.
+func (t *Tokens) Issue(userID, sessionID string, amr []string, authTime time.Time, roles ...string) (token string, expiresAt time.Time, err error) {
 	now := t.now().Truncate(time.Second)
 	expiresAt = now.Add(t.ttl)
 	jti, err := randomToken(16)
@@ -129,8 +132,9 @@ func (t *Tokens) Issue(userID, sessionID string, amr []string, authTime time.Tim
 			ExpiresAt: jwt.NewNumericDate(expiresAt),
 			ID:        jti,
 		},
-		AMR: amr,
-		SID: sessionID,
+		AMR:   amr,
+		SID:   sessionID,
+		Roles: roles,
 	}
 	if !authTime.IsZero() {
 		claims.AuthTime = jwt.NewNumericDate(authTime.Truncate(time.Second))

@@ -20,3 +20,17 @@ func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next gr
 		return next(newPrincipalContext(ctx, p))
 	}
 }
+
+// hasRoleDirective implements @hasRole: @auth, then the role, read afresh
+// from the store (FORBIDDEN without it).
+func hasRoleDirective(svc *auth.Service) func(ctx context.Context, obj any, next graphql.Resolver, role Role) (any, error) {
+	authenticate := authDirective(svc)
+	return func(ctx context.Context, obj any, next graphql.Resolver, role Role) (any, error) {
+		return authenticate(ctx, obj, func(ctx context.Context) (any, error) {
+			if err := svc.HasRole(ctx, principal(ctx), string(role)); err != nil {
+				return nil, err
+			}
+			return next(ctx)
+		})
+	}
+}

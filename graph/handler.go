@@ -68,7 +68,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	log := cfg.Logger
 	exec := executor.New(NewExecutableSchema(Config{
 		Resolvers:  &Resolver{auth: cfg.Auth},
-		Directives: DirectiveRoot{Auth: authDirective(cfg.Auth)},
+		Directives: DirectiveRoot{Auth: authDirective(cfg.Auth), HasRole: hasRoleDirective(cfg.Auth)},
 	}))
 	exec.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	exec.SetParserTokenLimit(cfg.TokenLimit)

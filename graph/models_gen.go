@@ -74,6 +74,11 @@ type LogoutPayload struct {
 type Mutation struct {
 }
 
+type PageInfo struct {
+	HasNextPage bool    `json:"hasNextPage"`
+	EndCursor   *string `json:"endCursor,omitempty"`
+}
+
 type PasswordResetPayload struct {
 	// Opaque and single-use, for resetPassword. Returned for every email, with an account or not.
 	ResetToken string `json:"resetToken"`
@@ -130,6 +135,32 @@ type RevokeSessionInput struct {
 	SessionID string `json:"sessionId"`
 }
 
+type RevokeUserSessionsInput struct {
+	UserID string `json:"userId"`
+}
+
+// Something that happened to an account or the service. detail never holds a password, code, token or full phone number.
+type SecurityEvent struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+	// USER_REGISTERED, LOGIN_SUCCEEDED, LOGIN_FAILED, CODE_SENT, CODE_FAILED, … (the README lists them all).
+	Type      string  `json:"type"`
+	UserID    *string `json:"userId,omitempty"`
+	IPAddress *string `json:"ipAddress,omitempty"`
+	UserAgent *string `json:"userAgent,omitempty"`
+	Detail    *string `json:"detail,omitempty"`
+}
+
+type SecurityEventConnection struct {
+	Edges    []*SecurityEventEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type SecurityEventEdge struct {
+	Cursor string         `json:"cursor"`
+	Node   *SecurityEvent `json:"node"`
+}
+
 // One sign-in of a user, from verifyOtp until it ends.
 type Session struct {
 	ID        string    `json:"id"`
@@ -146,6 +177,11 @@ type Session struct {
 	Current bool `json:"current"`
 }
 
+type SetUserRolesInput struct {
+	UserID string `json:"userId"`
+	Roles  []Role `json:"roles"`
+}
+
 type StartPhoneChangeInput struct {
 	NewPhone string `json:"newPhone"`
 	// The account's password, asked again.
@@ -158,6 +194,19 @@ type User struct {
 	Phone         string    `json:"phone"`
 	PhoneVerified bool      `json:"phoneVerified"`
 	CreatedAt     time.Time `json:"createdAt"`
+	// Read from the store when asked for.
+	Roles []Role `json:"roles"`
+}
+
+type UserConnection struct {
+	Edges      []*UserEdge `json:"edges"`
+	PageInfo   *PageInfo   `json:"pageInfo"`
+	TotalCount int         `json:"totalCount"`
+}
+
+type UserEdge struct {
+	Cursor string `json:"cursor"`
+	Node   *User  `json:"node"`
 }
 
 type VerifyOtpInput struct {
@@ -275,6 +324,59 @@ func (e *OtpChannel) UnmarshalJSON(b []byte) error {
 }
 
 func (e OtpChannel) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type Role string
+
+const (
+	RoleAdmin Role = "ADMIN"
+)
+
+var AllRole = []Role{
+	RoleAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

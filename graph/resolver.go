@@ -61,6 +61,27 @@ func channel(c *OtpChannel) auth.Channel {
 	}
 }
 
+func eventConnection(p *auth.EventPage) *SecurityEventConnection {
+	c := &SecurityEventConnection{Edges: make([]*SecurityEventEdge, len(p.Events)), PageInfo: &PageInfo{HasNextPage: p.HasNextPage}}
+	for i, e := range p.Events {
+		c.Edges[i] = &SecurityEventEdge{Cursor: p.Cursors[i], Node: &SecurityEvent{
+			ID: e.ID, At: e.At, Type: e.Type, UserID: nonEmpty(e.UserID),
+			IPAddress: nonEmpty(e.IPAddress), UserAgent: nonEmpty(e.UserAgent), Detail: nonEmpty(e.Detail),
+		}}
+	}
+	if n := len(p.Cursors); n > 0 {
+		c.PageInfo.EndCursor = &p.Cursors[n-1]
+	}
+	return c
+}
+
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
 func sessionModel(s auth.SessionInfo) *Session {
 	return &Session{
 		ID:         s.ID,

@@ -159,6 +159,28 @@ func (r *mutationResolver) DeleteAccount(ctx context.Context, input DeleteAccoun
 	return &DeleteAccountPayload{Ok: true}, nil
 }
 
+// SetUserRoles is the resolver for the setUserRoles field.
+func (r *mutationResolver) SetUserRoles(ctx context.Context, input SetUserRolesInput) (*User, error) {
+	roles := make([]string, len(input.Roles))
+	for i, role := range input.Roles {
+		roles[i] = string(role)
+	}
+	u, err := r.auth.SetUserRoles(ctx, principal(ctx), input.UserID, roles)
+	if err != nil {
+		return nil, err
+	}
+	return userModel(u), nil
+}
+
+// RevokeUserSessions is the resolver for the revokeUserSessions field.
+func (r *mutationResolver) RevokeUserSessions(ctx context.Context, input RevokeUserSessionsInput) (*LogoutPayload, error) {
+	n, err := r.auth.RevokeUserSessions(ctx, principal(ctx), input.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &LogoutPayload{RevokedSessions: n}, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*User, error) {
 	// @auth has read the user, in the one query that also checked the
@@ -179,13 +201,65 @@ func (r *queryResolver) Sessions(ctx context.Context) ([]*Session, error) {
 	return out, nil
 }
 
+// SecurityEvents is the resolver for the securityEvents field.
+func (r *queryResolver) SecurityEvents(ctx context.Context, first *int, after *string) (*SecurityEventConnection, error) {
+	p, err := r.auth.SecurityEvents(ctx, principal(ctx), deref(first, 20), deref(after, ""))
+	if err != nil {
+		return nil, err
+	}
+	return eventConnection(p), nil
+}
+
+// Users is the resolver for the users field.
+func (r *queryResolver) Users(ctx context.Context, first *int, after *string, query *string) (*UserConnection, error) {
+	p, err := r.auth.ListUsers(ctx, deref(first, 20), deref(after, ""), deref(query, ""))
+	if err != nil {
+		return nil, err
+	}
+	c := &UserConnection{Edges: make([]*UserEdge, len(p.Users)), TotalCount: p.TotalCount,
+		PageInfo: &PageInfo{HasNextPage: p.HasNextPage}}
+	for i, u := range p.Users {
+		c.Edges[i] = &UserEdge{Cursor: p.Cursors[i], Node: userModel(u)}
+	}
+	if n := len(p.Cursors); n > 0 {
+		c.PageInfo.EndCursor = &p.Cursors[n-1]
+	}
+	return c, nil
+}
+
+// AuditEvents is the resolver for the auditEvents field.
+func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *string, userID *string) (*SecurityEventConnection, error) {
+	p, err := r.auth.AuditEvents(ctx, deref(first, 50), deref(after, ""), deref(userID, ""))
+	if err != nil {
+		return nil, err
+	}
+	return eventConnection(p), nil
+}
+
+// Roles is the resolver for the roles field.
+func (r *userResolver) Roles(ctx context.Context, obj *User) ([]Role, error) {
+	roles, err := r.auth.UserRoles(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Role, len(roles))
+	for i, role := range roles {
+		out[i] = Role(role)
+	}
+	return out, nil
+}
+
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
 type (
 	mutationResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
+	userResolver     struct{ *Resolver }
 )

@@ -156,6 +156,7 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		TestNumbers: o.TestNumbers,
 		// The fake provider answers at once; so do checks nobody makes.
 		ProviderCheckTime: time.Microsecond,
+		SyncEvents:        true, // a test reads an event right after its request
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -121,8 +121,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		HashLimiter: a.limiter,
 		Limits:      &limits,
 		TestNumbers: cfg.TestNumbers,
-		Now:         o.Now,
-		Logger:      a.log,
+		RequestInfo: func(ctx context.Context) (string, string) {
+			i := httpedge.FromContext(ctx)
+			return i.ClientIP, i.UserAgent
+		},
+		Now:    o.Now,
+		Logger: a.log,
 		Sessions: auth.SessionConfig{
 			Secret:             cfg.RefreshSecret,
 			IdleTimeout:        cfg.SessionIdleTimeout,
@@ -181,6 +185,12 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer stopJanitor()
 	go a.janitor(janitorCtx)
 	go a.outbox(janitorCtx)
+	// Security events are written by a goroutine of their own; it stops
+	// last, after the requests in flight, and writes what is left.
+	eventsCtx, stopEvents := context.WithCancel(context.WithoutCancel(ctx))
+	eventsDone := make(chan struct{})
+	go func() { a.svc.RunEvents(eventsCtx); close(eventsDone) }()
+	defer func() { stopEvents(); <-eventsDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -248,6 +258,11 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Warn("cleanup failed", "err", err)
 			} else if n > 0 {
 				a.log.Debug("cleanup", "deleted", n)
+			}
+			if n, err := a.db.DeleteEventsBefore(ctx, a.now().Add(-a.cfg.AuditRetention)); err != nil {
+				a.log.Warn("cleanup of security events failed", "err", err)
+			} else if n > 0 {
+				a.log.Debug("cleanup", "security_events_deleted", n)
 			}
 		}
 	}

@@ -78,6 +78,8 @@ type Config struct {
 	GCPercent int
 
 	Limits auth.Limits
+	// AuditRetention is how long security events are kept.
+	AuditRetention time.Duration
 	// TestNumbers (SMS_TEST_NUMBERS, SMS_TEST_NUMBERS_VALID_UNTIL) have
 	// fixed codes and never reach Twilio.
 	TestNumbers auth.TestNumbers
@@ -224,6 +226,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c.Limits = limits(&p)
+	c.AuditRetention = p.duration("AUDIT_RETENTION", 90*24*time.Hour)
+	if c.AuditRetention < time.Hour {
+		p.fail("AUDIT_RETENTION", "must be at least 1h, got %s", c.AuditRetention)
+	}
 	c.readTestNumbers(&p)
 	return c, p.err()
 }

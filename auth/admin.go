@@ -1,0 +1,207 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twostep/twostep/store"
+)
+
+// Roles a user may hold. A role name is part of the API (enum Role).
+var knownRoles = []string{store.RoleAdmin}
+
+// MaxPage is the most items one page of a list holds.
+const MaxPage = 100
+
+func errForbidden() error {
+	return &Error{Code: CodeForbidden, Message: "You do not have permission to do this."}
+}
+
+// HasRole reports, by an *Error with CodeForbidden, whether p's user does
+// not hold role, reading the roles afresh: revoking a role takes effect at
+// the next request.
+func (s *Service) HasRole(ctx context.Context, p *Principal, role string) error {
+	roles, err := s.store.UserRoles(ctx, p.User.ID)
+	if err != nil {
+		return storeErr(err)
+	}
+	if !slices.Contains(roles, role) {
+		s.log.InfoContext(ctx, "forbidden", "user_id", p.User.ID, "role", role)
+		return errForbidden()
+	}
+	return nil
+}
+
+// UserRoles returns the roles of a user, sorted.
+func (s *Service) UserRoles(ctx context.Context, userID string) ([]string, error) {
+	roles, err := s.store.UserRoles(ctx, userID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return roles, nil
+}
+
+// SetUserRoles replaces the roles of userID; admin is the administrator
+// doing it (nil: the command line).
+func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID string, roles []string) (*User, error) {
+	for _, r := range roles {
+		if !slices.Contains(knownRoles, r) {
+			return nil, &Error{Code: CodeBadUserInput, Field: "roles", Message: "Roles must be among " + strings.Join(knownRoles, ", ") + "."}
+		}
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, &Error{Code: CodeBadUserInput, Field: "userId", Message: "There is no such user.", Err: err}
+		}
+		return nil, storeErr(err)
+	}
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	if err := s.store.SetUserRoles(ctx, u.ID, roles, s.now()); err != nil {
+		return nil, storeErr(err)
+	}
+	by := "the command line"
+	if admin != nil {
+		by = "administrator " + admin.User.ID
+	}
+	detail := "roles now [" + strings.Join(roles, ", ") + "], set by " + by
+	s.log.InfoContext(ctx, "roles changed", "user_id", u.ID, "roles", roles, "by", by)
+	s.event(ctx, EventRolesChanged, u.ID, detail)
+	return userOf(u), nil
+}
+
+// RevokeUserSessions ends every session of userID, for an administrator.
+func (s *Service) RevokeUserSessions(ctx context.Context, admin *Principal, userID string) (int, error) {
+	n, err := s.store.RevokeSessions(ctx, userID, store.SessionMatch{}, s.now())
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	s.log.InfoContext(ctx, "sessions revoked by an administrator", "user_id", userID, "by", admin.User.ID, "revoked", n)
+	if n > 0 {
+		s.event(ctx, EventLogout, userID, strconv.Itoa(n)+" sessions ended by administrator "+admin.User.ID)
+	}
+	return n, nil
+}
+
+// UserPage is one page of users.
+type UserPage struct {
+	Users       []*User
+	Cursors     []string // of each user, for after
+	HasNextPage bool
+	TotalCount  int
+}
+
+// ListUsers lists users by creation, first at a time after the cursor,
+// whose email or phone starts with query.
+func (s *Service) ListUsers(ctx context.Context, first int, after, query string) (*UserPage, error) {
+	first, cur, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.ToLower(strings.TrimSpace(query))
+	if e164, ok := s.phones.Parse(query); ok && strings.HasPrefix(strings.TrimSpace(query), "+") {
+		prefix = e164
+	}
+	list, err := s.store.ListUsers(ctx, prefix, cur, first+1)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	total, err := s.store.CountUsers(ctx, prefix)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p := &UserPage{HasNextPage: len(list) > first, TotalCount: total}
+	for _, u := range list[:min(first, len(list))] {
+		p.Users = append(p.Users, userOf(u))
+		p.Cursors = append(p.Cursors, encodeCursor(store.Cursor{At: u.CreatedAt, ID: u.ID}))
+	}
+	return p, nil
+}
+
+// EventInfo is a security event as people see it.
+type EventInfo struct {
+	ID        string
+	At        time.Time
+	Type      string
+	UserID    string
+	IPAddress string
+	UserAgent string
+	Detail    string
+}
+
+// EventPage is one page of events, newest first.
+type EventPage struct {
+	Events      []EventInfo
+	Cursors     []string
+	HasNextPage bool
+}
+
+// SecurityEvents lists p's own events.
+func (s *Service) SecurityEvents(ctx context.Context, p *Principal, first int, after string) (*EventPage, error) {
+	return s.listEvents(ctx, p.User.ID, first, after)
+}
+
+// AuditEvents lists everyone's events, or one user's, for an administrator.
+func (s *Service) AuditEvents(ctx context.Context, first int, after, userID string) (*EventPage, error) {
+	return s.listEvents(ctx, userID, first, after)
+}
+
+func (s *Service) listEvents(ctx context.Context, userID string, first int, after string) (*EventPage, error) {
+	first, cur, err := page(first, after)
+	if err != nil {
+		return nil, err
+	}
+	list, err := s.store.ListEvents(ctx, userID, cur, first+1)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p := &EventPage{HasNextPage: len(list) > first}
+	for _, e := range list[:min(first, len(list))] {
+		p.Events = append(p.Events, EventInfo{ID: e.ID, At: e.At, Type: e.Type, UserID: e.UserID,
+			IPAddress: e.IPAddress, UserAgent: e.UserAgent, Detail: e.Detail})
+		p.Cursors = append(p.Cursors, encodeCursor(store.Cursor{At: e.At, ID: e.ID}))
+	}
+	return p, nil
+}
+
+// page checks first (1 to MaxPage; more is capped) and decodes after.
+func page(first int, after string) (int, store.Cursor, error) {
+	if first < 1 {
+		return 0, store.Cursor{}, &Error{Code: CodeBadUserInput, Field: "first", Message: "First must be at least 1."}
+	}
+	first = min(first, MaxPage)
+	if after == "" {
+		return first, store.Cursor{}, nil
+	}
+	c, ok := decodeCursor(after)
+	if !ok {
+		return 0, store.Cursor{}, &Error{Code: CodeBadUserInput, Field: "after", Message: "After is not a cursor from this list."}
+	}
+	return first, c, nil
+}
+
+// Cursors are opaque to clients: base64url of "<unix ms>.<id>".
+func encodeCursor(c store.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.At.UnixMilli(), 10) + "." + c.ID))
+}
+
+func decodeCursor(s string) (store.Cursor, bool) {
+	if len(s) > 200 {
+		return store.Cursor{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.Cursor{}, false
+	}
+	ms, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if !ok || err != nil || id == "" {
+		return store.Cursor{}, false
+	}
+	return store.Cursor{At: time.UnixMilli(n).UTC(), ID: id}, true
+}

@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/twostep/twostep/store"
+)
+
+// The types of security events, as SecurityEvent.type says them. A name
+// is never changed or reused: people and tools filter on it.
+const (
+	EventUserRegistered         = "USER_REGISTERED"
+	EventLoginSucceeded         = "LOGIN_SUCCEEDED" // the password was right; a code is being sent
+	EventLoginFailed            = "LOGIN_FAILED"    // a wrong password (or an unknown email: no user)
+	EventCodeSent               = "CODE_SENT"
+	EventCodeFailed             = "CODE_FAILED" // a wrong code
+	EventCodeDeliveryFailed     = "CODE_DELIVERY_FAILED"
+	EventSignInCompleted        = "SIGN_IN_COMPLETED" // the right code: a session started
+	EventSessionRefreshed       = "SESSION_REFRESHED"
+	EventRefreshReuseDetected   = "REFRESH_REUSE_DETECTED"
+	EventLogout                 = "LOGOUT"
+	EventSessionRevoked         = "SESSION_REVOKED"
+	EventPasswordResetRequested = "PASSWORD_RESET_REQUESTED"
+	EventPasswordResetCompleted = "PASSWORD_RESET_COMPLETED"
+	EventPasswordChanged        = "PASSWORD_CHANGED"
+	EventPhoneChangeStarted     = "PHONE_CHANGE_STARTED"
+	EventPhoneChangeConfirmed   = "PHONE_CHANGE_CONFIRMED"
+	EventAccountDeleted         = "ACCOUNT_DELETED"
+	EventRolesChanged           = "ROLES_CHANGED"
+	EventRateLimited            = "RATE_LIMITED"
+	EventPasswordCheckFailed    = "PASSWORD_CHECK_FAILED" // a wrong password asked again (a change, deletion)
+)
+
+// EventTypes lists every event type, for documentation and tests.
+var EventTypes = []string{
+	EventUserRegistered, EventLoginSucceeded, EventLoginFailed, EventCodeSent, EventCodeFailed,
+	EventCodeDeliveryFailed, EventSignInCompleted, EventSessionRefreshed, EventRefreshReuseDetected,
+	EventLogout, EventSessionRevoked, EventPasswordResetRequested, EventPasswordResetCompleted,
+	EventPasswordChanged, EventPhoneChangeStarted, EventPhoneChangeConfirmed, EventAccountDeleted,
+	EventRolesChanged, EventRateLimited, EventPasswordCheckFailed,
+}
+
+// eventBuffer is how many events may wait for the writer. A flood that
+// outruns it loses events (counted, logged), never requests.
+const (
+	eventBuffer = 4096
+	eventBatch  = 100
+)
+
+// event records a security event of typ for userID ("" if none), with the
+// request's address and user agent. It never blocks and never fails the
+// request: the event waits in a buffer for RunEvents.
+func (s *Service) event(ctx context.Context, typ, userID, detail string) {
+	s.eventKeyed(ctx, typ, userID, detail, "")
+}
+
+func (s *Service) eventKeyed(ctx context.Context, typ, userID, detail, dedup string) {
+	ip, ua := s.requestInfo(ctx)
+	e := &store.Event{
+		ID: uuid.Must(uuid.NewV7()).String(), At: s.now(), Type: typ, UserID: userID,
+		IPAddress: ip, UserAgent: ua, Detail: detail, DedupKey: dedup,
+	}
+	if s.syncEvents {
+		if err := s.store.RecordEvents(context.WithoutCancel(ctx), []*store.Event{e}); err != nil {
+			s.log.WarnContext(ctx, "security event not recorded", "type", typ, "err", err)
+		}
+		return
+	}
+	select {
+	case s.events <- e:
+	default:
+		s.observer.EventsDropped(1)
+		s.log.WarnContext(ctx, "security event dropped: the buffer is full", "type", typ)
+	}
+}
+
+// limitEvent records that limit was reached for key, once per window (its
+// end): the key is kept only as a hash, since it may hold an address or a
+// number.
+func (s *Service) limitEvent(ctx context.Context, limit, key, userID string, windowEnd time.Time) {
+	if !s.limitSeen.first(limit+key, windowEnd, s.now()) {
+		return
+	}
+	h := sha256.Sum256([]byte(key))
+	dedup := limit + ":" + hex.EncodeToString(h[:12]) + ":" + strconv.FormatInt(windowEnd.Unix(), 10)
+	s.eventKeyed(ctx, EventRateLimited, userID, "limit "+limit+" reached until "+windowEnd.UTC().Format(time.RFC3339), dedup)
+}
+
+// RunEvents writes buffered events in batches until ctx ends, then writes
+// what is left (for up to 5 seconds). Every replica runs it.
+func (s *Service) RunEvents(ctx context.Context) {
+	batch := make([]*store.Event, 0, eventBatch)
+	flush := func(ctx context.Context) {
+		if len(batch) == 0 {
+			return
+		}
+		if err := s.store.RecordEvents(ctx, batch); err != nil {
+			s.observer.EventsDropped(len(batch))
+			s.log.WarnContext(ctx, "security events not recorded", "n", len(batch), "err", err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case e := <-s.events:
+			batch = append(batch, e)
+		drain:
+			for len(batch) < eventBatch {
+				select {
+				case e := <-s.events:
+					batch = append(batch, e)
+				default:
+					break drain
+				}
+			}
+			flush(ctx)
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			for {
+				select {
+				case e := <-s.events:
+					batch = append(batch, e)
+					if len(batch) == eventBatch {
+						flush(final)
+					}
+				default:
+					flush(final)
+					return
+				}
+			}
+		}
+	}
+}
+
+// seenLimits remembers, per replica, which limit windows already have
+// their event, so a flood of refusals sends one event to the store, not
+// one per request; the store's dedup key makes it once across replicas.
+type seenLimits struct {
+	mu   sync.Mutex
+	ends map[string]time.Time
+}
+
+func (l *seenLimits) first(key string, end, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ends == nil || len(l.ends) > 10000 {
+		old := l.ends
+		l.ends = map[string]time.Time{}
+		for k, e := range old {
+			if e.After(now) {
+				l.ends[k] = e
+			}
+		}
+	}
+	if e, ok := l.ends[key]; ok && !e.Before(end.Add(-time.Second)) && e.After(now) {
+		return false
+	}
+	l.ends[key] = end
+	return true
+}

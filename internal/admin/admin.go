@@ -1,0 +1,88 @@
+// Package admin is `twostep admin`: granting and revoking the ADMIN role
+// from the command line, where the first administrator comes from.
+package admin
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/input"
+	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/store"
+	"github.com/twostep/twostep/store/sqlstore"
+)
+
+// Main runs `twostep admin [-env-file=PATH] grant|revoke EMAIL` against
+// DATABASE_URL (read from the environment and .env, like the server). It
+// records a ROLES_CHANGED security event, as the API does.
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	envFile := fs.String("env-file", ".env", "read variables the environment does not set from this `file`")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: twostep admin [-env-file=PATH] grant EMAIL | revoke EMAIL")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
+		fs.Usage()
+		return errors.New("admin: want grant EMAIL or revoke EMAIL")
+	}
+	email, err := input.Email(fs.Arg(1))
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	getenv, err = config.WithDotenv(getenv, *envFile)
+	if err != nil {
+		return err
+	}
+	db, err := sqlstore.Open(ctx, getenv("DATABASE_URL"), sqlstore.Options{})
+	if err != nil {
+		return fmt.Errorf("admin: DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	u, err := db.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("admin: no account has the email %s", email)
+	}
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	roles, err := db.UserRoles(ctx, u.ID)
+	if err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	had := slices.Contains(roles, store.RoleAdmin)
+	switch {
+	case fs.Arg(0) == "grant" && had, fs.Arg(0) == "revoke" && !had:
+		fmt.Fprintf(stdout, "%s: roles unchanged %v\n", email, roles)
+		return nil
+	case fs.Arg(0) == "grant":
+		roles = append(roles, store.RoleAdmin)
+	default:
+		roles = slices.DeleteFunc(roles, func(r string) bool { return r == store.RoleAdmin })
+	}
+	now := time.Now()
+	if err := db.SetUserRoles(ctx, u.ID, roles, now); err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	slices.Sort(roles)
+	if err := db.RecordEvents(ctx, []*store.Event{{
+		ID: uuid.Must(uuid.NewV7()).String(), At: now, Type: auth.EventRolesChanged, UserID: u.ID,
+		Detail: fmt.Sprintf("roles now %v, set by the command line", roles),
+	}}); err != nil {
+		return fmt.Errorf("admin: roles changed, but the security event was not recorded: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s: roles now %v (takes effect at the next request)\n", email, roles)
+	return nil
+}

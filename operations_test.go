@@ -1,0 +1,139 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/internal/apptest"
+	"github.com/twostep/twostep/internal/gqltest"
+)
+
+const (
+	usersOp       = `query($first: Int, $after: String, $query: String) { users(first: $first, after: $after, query: $query) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id email roles } } } }`
+	auditOp       = `query($userId: ID, $after: String) { auditEvents(first: 100, userId: $userId, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id at type userId ipAddress userAgent detail } } } }`
+	ownEventsOp   = `{ securityEvents(first: 100) { pageInfo { hasNextPage } edges { cursor node { type userId ipAddress userAgent detail } } } }`
+	setRolesOp    = `mutation($id: ID!, $roles: [Role!]!) { setUserRoles(input: {userId: $id, roles: $roles}) { id roles } }`
+	revokeUserOp  = `mutation($id: ID!) { revokeUserSessions(input: {userId: $id}) { revokedSessions } }`
+	meWithRolesOp = `{ me { id roles } }`
+)
+
+// grant runs `twostep admin grant EMAIL` against the server's database.
+func grant(t *testing.T, srv *apptest.Server, verb, email string) string {
+	t.Helper()
+	out, err := runWith(t.Context(), []string{"admin", "-env-file=", verb, email}, map[string]string{"DATABASE_URL": srv.Env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatalf("twostep admin %s %s = %v: %s", verb, email, err, out)
+	}
+	return out
+}
+
+// TestAdmin: the first administrator comes from the command line; @hasRole
+// reads roles afresh (FORBIDDEN at once after a revocation, whatever the
+// token says); users pages by cursor and searches; setUserRoles and
+// revokeUserSessions, on SQLite and across PostgreSQL replicas.
+func TestAdmin(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, dialect string) {
+		srvs := servers(t, dialect, nil)
+		a, b := srvs[0], srvs[len(srvs)-1]
+		admin := a.SignIn(t, "root@example.com", apptest.NextPhone())
+		bob := a.SignIn(t, "bob@example.com", apptest.NextPhone())
+		do := func(srv *apptest.Server, token, query string, vars map[string]any) *gqltest.Response {
+			return srv.Do(t, gqltest.Op{Query: query, Variables: vars, Bearer: token})
+		}
+		if r := do(b, admin, usersOp, nil); r.Code() != "FORBIDDEN" {
+			t.Fatalf("users without the role = %s, want FORBIDDEN", r.Body)
+		}
+		if r := do(b, "", usersOp, nil); r.Code() != "UNAUTHENTICATED" {
+			t.Errorf("users without a token = %s, want UNAUTHENTICATED", r.Body)
+		}
+		if out := grant(t, a, "grant", "Root@Example.com"); !strings.Contains(out, "ADMIN") {
+			t.Errorf("admin grant said %q", out)
+		}
+		if r := do(b, admin, meWithRolesOp, nil); !r.Has(`"roles":["ADMIN"]`) {
+			t.Errorf("me { roles } after the grant = %s", r.Body)
+		}
+		var page struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+			Edges []struct{ Node struct{ ID, Email string } }
+		}
+		do(b, admin, usersOp, map[string]any{"first": 1}).Decode(t, "users", &page)
+		if page.TotalCount != 2 || len(page.Edges) != 1 || !page.PageInfo.HasNextPage || page.Edges[0].Node.Email != "root@example.com" {
+			t.Fatalf("users(first: 1) = %+v", page)
+		}
+		do(a, admin, usersOp, map[string]any{"first": 1, "after": page.PageInfo.EndCursor}).Decode(t, "users", &page)
+		if len(page.Edges) != 1 || page.PageInfo.HasNextPage || page.Edges[0].Node.Email != "bob@example.com" {
+			t.Fatalf("users(after) = %+v", page)
+		}
+		bobID := page.Edges[0].Node.ID
+		do(a, admin, usersOp, map[string]any{"query": "BOB"}).Decode(t, "users", &page)
+		if page.TotalCount != 1 || page.Edges[0].Node.ID != bobID {
+			t.Errorf("users(query: BOB) = %+v", page)
+		}
+		if r := do(a, admin, revokeUserOp, map[string]any{"id": bobID}); !r.Has(`"revokedSessions":1`) {
+			t.Errorf("revokeUserSessions = %s", r.Body)
+		}
+		if r := do(b, bob, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {
+			t.Errorf("me of bob after revokeUserSessions = %s", r.Body)
+		}
+		if r := do(b, admin, setRolesOp, map[string]any{"id": bobID, "roles": []string{"ADMIN"}}); !r.Has(`"roles":["ADMIN"]`) {
+			t.Errorf("setUserRoles = %s", r.Body)
+		}
+		grant(t, b, "revoke", "root@example.com")
+		if r := do(a, admin, auditOp, nil); r.Code() != "FORBIDDEN" {
+			t.Errorf("auditEvents after the revocation, same token = %s, want FORBIDDEN", r.Body)
+		}
+	})
+}
+
+// TestSecurityEventsOverHTTP: the events of a sign-in reach the person's
+// securityEvents and an administrator's auditEvents, with the client's
+// address and agent, and hold no secret.
+func TestSecurityEventsOverHTTP(t *testing.T) {
+	t.Parallel()
+	forEachStore(t, func(t *testing.T, dialect string) {
+		srvs := servers(t, dialect, nil)
+		a, b := srvs[0], srvs[len(srvs)-1]
+		phone := apptest.NextPhone()
+		a.Register(t, "ada@example.com", phone)
+		a.Post(t, gqltest.LoginOp, gqltest.LoginVars("ada@example.com", wrongPassword))
+		l := a.Login(t, "ada@example.com")
+		code := a.Code(t, phone)
+		var auth gqltest.Auth
+		b.Post(t, gqltest.VerifyOp, gqltest.VerifyVars(l.MFAToken, code)).Decode(t, "verifyOtp", &auth)
+		// Events are written a moment after their request.
+		var body string
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			body = a.Do(t, gqltest.Op{Query: ownEventsOp, Bearer: auth.AccessToken}).Body
+			if strings.Contains(body, "SIGN_IN_COMPLETED") {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		for _, want := range []string{"USER_REGISTERED", "LOGIN_FAILED", "LOGIN_SUCCEEDED", "CODE_SENT", "SIGN_IN_COMPLETED", `"ipAddress":"127.0.0.1"`, `"userAgent":"Go-http-client`} {
+			if !strings.Contains(body, want) {
+				t.Errorf("securityEvents lacks %s: %s", want, body)
+			}
+		}
+		for _, secret := range []string{password, wrongPassword, code, l.MFAToken, auth.AccessToken, auth.RefreshToken, phone} {
+			if strings.Contains(body, secret) {
+				t.Errorf("securityEvents holds a secret or the full number: %s", secret)
+			}
+		}
+		other := a.SignIn(t, "other@example.com", apptest.NextPhone())
+		if r := a.Do(t, gqltest.Op{Query: ownEventsOp, Bearer: other}); strings.Contains(r.Body, auth.User.ID) {
+			t.Errorf("another user's securityEvents shows ada's events")
+		}
+		grant(t, a, "grant", "other@example.com")
+		r := b.Do(t, gqltest.Op{Query: auditOp, Variables: map[string]any{"userId": auth.User.ID}, Bearer: other})
+		if r.Code() != "" || !r.Has("SIGN_IN_COMPLETED") || r.Has("other@example.com") {
+			t.Errorf("auditEvents(ada) = %s", r.Body)
+		}
+	})
+}
