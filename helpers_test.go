@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/auth/authtest"
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
@@ -80,6 +82,9 @@ func runSteps(tb testing.TB, srv *apptest.Server, steps []step) []*gqltest.Respo
 			ra := retryAfter(r)
 			if st.retry == 0 && ra < 1 || st.retry != 0 && ra != float64(st.retry) {
 				tb.Fatalf("%s: retryAfter %v, want %d (0: any ≥ 1)", desc, ra, st.retry)
+			}
+			if reason, _ := r.Errors[0].Extensions["reason"].(string); !slices.Contains(auth.Reasons, reason) {
+				tb.Fatalf("%s: RATE_LIMITED with reason %q, want one of %v", desc, reason, auth.Reasons)
 			}
 		}
 		if n := srv.Hashes() - before; n != st.hashes {

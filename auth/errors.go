@@ -37,6 +37,7 @@ type Error struct {
 	AttemptsLeft int           // for CodeInvalidOTP
 	RetryAfter   time.Duration // for CodeRateLimited
 	Limit        string        // for CodeRateLimited: which limit (hash_capacity, login_per_ip, …)
+	Reason       string        // for CodeRateLimited: Limit as clients see it (Reasons)
 	Err          error
 }
 
@@ -86,7 +87,9 @@ func errRateLimited(limit string, retryAfter time.Duration, cause error) *Error 
 	if retryAfter < time.Second {
 		retryAfter = time.Second
 	}
-	return &Error{Code: CodeRateLimited, Message: "Too many attempts. Please wait and try again.", RetryAfter: retryAfter, Limit: limit, Err: cause}
+	reason := reasonOf(limit)
+	return &Error{Code: CodeRateLimited, Message: limitMessage(reason, retryAfter), RetryAfter: retryAfter,
+		Limit: limit, Reason: reason, Err: cause}
 }
 
 func errDelivery(cause error) error {

@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,5 +431,36 @@ func TestLimitsAcrossReplicas(t *testing.T) {
 			want = auth.CodeRateLimited
 		}
 		wantCode(t, fmt.Sprintf("login %d", i), err, want)
+	}
+}
+
+// TestRateLimitedReasons: every limit maps to a documented reason, and the
+// message says what was limited and for how long.
+func TestRateLimitedReasons(t *testing.T) {
+	for _, limit := range []string{"register_per_ip", "login_per_ip", "verify_per_ip", "refresh_per_ip", "reset_per_ip",
+		"account_block", "account_per_hour", "account_per_day", "phone_cooldown", "phone_per_hour", "phone_per_day",
+		"unverified_account_per_day", "sms_ceiling", "sms_unverified_ceiling", "sms_country_ceiling", "reset_per_email",
+		"provider", "hash_capacity"} {
+		e := auth.ErrRateLimitedForTest(limit, 57*time.Minute)
+		if !slices.Contains(auth.Reasons, e.Reason) {
+			t.Errorf("limit %s: reason %q is not among the documented reasons", limit, e.Reason)
+		}
+		if limit != "hash_capacity" && !strings.Contains(e.Message, "57 minutes") {
+			t.Errorf("limit %s: message %q does not say when", limit, e.Message)
+		}
+	}
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{time.Second, "1 second"}, {30 * time.Second, "30 seconds"}, {61 * time.Second, "2 minutes"},
+		{time.Hour, "1 hour"}, {65 * time.Minute, "1 hour 5 minutes"}, {23 * time.Hour, "about 23 hours"}} {
+		e := auth.ErrRateLimitedForTest("phone_per_hour", tt.d)
+		if !strings.Contains(e.Message, "in "+tt.want+".") {
+			t.Errorf("after %v: %q, want %q", tt.d, e.Message, tt.want)
+		}
+	}
+	e := auth.ErrRateLimitedForTest("phone_per_hour", 57*time.Minute)
+	if e.Message != "We have sent too many codes to this number. Try again in 57 minutes." {
+		t.Errorf("phone_per_hour message = %q", e.Message)
 	}
 }

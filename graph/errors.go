@@ -34,6 +34,9 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 				ext["attemptsLeft"] = ae.AttemptsLeft
 			case auth.CodeRateLimited:
 				ext["retryAfter"] = int(math.Ceil(ae.RetryAfter.Seconds()))
+				if ae.Reason != "" {
+					ext["reason"] = ae.Reason
+				}
 			case auth.CodeUnavailable:
 				log.ErrorContext(ctx, "store unavailable", "err", ae.Err)
 			}
