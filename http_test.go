@@ -12,6 +12,7 @@ import (
 
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
+	"github.com/twostep/twostep/internal/graphiql"
 	"github.com/twostep/twostep/internal/httpedge"
 )
 
@@ -44,11 +45,8 @@ func TestHTTPSurface(t *testing.T) {
 				}
 			}
 			csp := httpedge.ContentSecurityPolicy()
-			if path == "/" { // GraphiQL loads its scripts from a CDN
-				csp = h.Get("Content-Security-Policy")
-				if !strings.Contains(csp, "https://cdn.jsdelivr.net") || !strings.Contains(csp, "frame-ancestors 'none'") {
-					t.Errorf("GET /: Content-Security-Policy %q, want the CDN admitted and no framing", csp)
-				}
+			if path == "/" { // GraphiQL: its own files only, inline styles
+				csp = graphiql.CSP
 			}
 			if got := h.Get("Content-Security-Policy"); got != csp {
 				t.Errorf("GET %s: Content-Security-Policy = %q, want %q", path, got, csp)
@@ -62,8 +60,12 @@ func TestHTTPSurface(t *testing.T) {
 		}
 	})
 	t.Run("GraphiQL in development", func(t *testing.T) {
-		if status, _, body := get(t, srv, "/"); status != http.StatusOK || !strings.Contains(strings.ToLower(body), "graphiql") {
-			t.Errorf("GET / = %d, want the GraphiQL page", status)
+		status, _, body := get(t, srv, "/")
+		if status != http.StatusOK || !strings.Contains(body, graphiql.Prefix+"graphiql.min.js") || strings.Contains(body, "https://") {
+			t.Errorf("GET / = %d %s, want the GraphiQL page with nothing from elsewhere", status, body)
+		}
+		if status, h, _ := get(t, srv, graphiql.Prefix+"graphiql.min.js"); status != http.StatusOK || !strings.Contains(h.Get("Cache-Control"), "immutable") {
+			t.Errorf("GET GraphiQL's script = %d %v", status, h)
 		}
 	})
 	t.Run("GET runs queries", func(t *testing.T) {
@@ -240,8 +242,10 @@ func TestProduction(t *testing.T) {
 	env := apptest.Production()
 	env["WEB_DIR"] = t.TempDir()
 	srv := apptest.Start(t, apptest.Options{Env: env})
-	if status, _, _ := get(t, srv, "/"); status != http.StatusNotFound {
-		t.Errorf("GET / in production without a web app = %d, want 404", status)
+	for _, path := range []string{"/", graphiql.Prefix + "graphiql.min.js"} {
+		if status, _, _ := get(t, srv, path); status != http.StatusNotFound {
+			t.Errorf("GET %s in production without a web app = %d, want 404 (no GraphiQL)", path, status)
+		}
 	}
 	tests := []struct{ name, query string }{
 		{"__schema", `{ __schema { types { name } } }`},

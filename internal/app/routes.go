@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/twostep/twostep/graph"
+	"github.com/twostep/twostep/internal/graphiql"
 	"github.com/twostep/twostep/internal/httpedge"
 )
 
@@ -54,22 +53,13 @@ func (a *App) routes() http.Handler {
 	}
 	switch {
 	case !a.cfg.Production:
-		mux.Handle("GET /{$}", playgroundHandler())
+		ide := graphiql.Handler("twostep", "/graphql")
+		mux.Handle("GET /{$}", ide)
+		mux.Handle("GET "+graphiql.Prefix, ide)
 	case web != nil:
 		mux.Handle("GET /{$}", http.RedirectHandler("/app/", http.StatusFound))
 	}
 	return mux
-}
-
-// playgroundHandler is GraphiQL (development only). It loads its scripts
-// from a CDN, so it is the one page the edge's Content-Security-Policy
-// does not fit: it gets a policy of its own that admits that CDN.
-func playgroundHandler() http.Handler {
-	pg := playground.Handler("twostep", "/graphql")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://cdn.jsdelivr.net; font-src https://cdn.jsdelivr.net; frame-ancestors 'none'")
-		pg.ServeHTTP(w, r)
-	})
 }
 
 // webHandler serves the built web app from dir. Client-side routes (paths
