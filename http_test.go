@@ -276,3 +276,30 @@ func TestProduction(t *testing.T) {
 		t.Errorf("production log is not JSON:\n%s", logs)
 	}
 }
+
+// TestStartupLog: start-up says where the web client is (or how to build
+// it), the store, how codes are sent and where it listens; in development
+// a browser origin that CORS refuses is logged once, with the variable to
+// set, and Vite's fallback ports are allowed by default.
+func TestStartupLog(t *testing.T) {
+	t.Parallel()
+	srv := apptest.Start(t, apptest.Options{Dev: true, Env: map[string]string{"WEB_DIR": t.TempDir()}})
+	for _, origin := range []string{"http://evil.example", "http://evil.example", "http://localhost:5174", "http://127.0.0.1:4173"} {
+		req := srv.Client.NewRequest(t, http.MethodPost, "/graphql", gqltest.Body(`{ __typename }`, nil))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Origin", origin)
+		_, h, _ := srv.Client.RoundTrip(t, req)
+		if allowed := h.Get("Access-Control-Allow-Origin") == origin; allowed == (origin == "http://evil.example") {
+			t.Errorf("origin %s allowed: %v", origin, allowed)
+		}
+	}
+	logs := srv.Logs()
+	for _, want := range []string{"web client not served", "cd web && npm ci && npm run build", "store open", "one-time codes are printed", "listening"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the start-up log lacks %q", want)
+		}
+	}
+	if n := strings.Count(logs, "refused by CORS"); n != 1 || !strings.Contains(logs, "CORS_ALLOWED_ORIGINS") {
+		t.Errorf("a refused origin was logged %d times, want once naming CORS_ALLOWED_ORIGINS", n)
+	}
+}

@@ -91,8 +91,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
-	getenv, err := config.WithDotenv(getenv, *envFile)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "env-file" })
+	getenv, dotenv, err := config.WithDotenv(getenv, *envFile, explicit)
 	if err != nil {
+		if explicit && errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "twostep: -env-file %s: no such file\nusage: twostep [-env-file=PATH]  (empty: read no file)\n", *envFile)
+			return errUsage
+		}
 		return err
 	}
 	cfg, err := config.Load(getenv)
@@ -105,6 +111,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.Close()
+	if dotenv.Path != "" {
+		a.Logger().Info("environment file read", "path", dotenv.Path, "variables", dotenv.Vars)
+	} else {
+		a.Logger().Info("no environment file read", "path", *envFile)
+	}
 	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("config: HOST, PORT: listen: %w", err)

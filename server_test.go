@@ -202,7 +202,8 @@ func TestRunRefusesBadConfig(t *testing.T) {
 }
 
 // TestRunEnvFile checks -env-file: its variables are read, the environment
-// wins over them, and a file that does not exist is no error.
+// wins over them, a file named on the command line must exist (the default
+// .env need not), and a line that is not NAME=value is named.
 func TestRunEnvFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "twostep.env")
@@ -215,9 +216,17 @@ func TestRunEnvFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "LIMIT_SMS_PER_HOUR") || strings.Contains(err.Error(), "LIMIT_PHONE_PER_DAY") {
 		t.Fatalf("run(-env-file=%s) = %v, want an error naming LIMIT_SMS_PER_HOUR (from the file) and not LIMIT_PHONE_PER_DAY (set in the environment)", path, err)
 	}
-	// A missing file is no error: run goes on to the environment's PORT.
-	_, err = runWith(ctx, []string{"-env-file=" + path + ".missing"}, runEnv(t, map[string]string{"PORT": "http"}))
-	if err == nil || !strings.Contains(err.Error(), "PORT") {
-		t.Fatalf("run(-env-file=missing) = %v, want the environment's error naming PORT", err)
+	// A missing file named on the command line is a usage error.
+	out, err := runWith(ctx, []string{"-env-file=" + path + ".missing"}, runEnv(t, nil))
+	if !errors.Is(err, errUsage) || !strings.Contains(out, ".missing: no such file") {
+		t.Fatalf("run(-env-file=missing) = %v, %q, want a usage error naming the file", err, out)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.env")
+	if err := os.WriteFile(bad, []byte("# settings\nPORT=8080\nMULTI=\"one\ntwo\"\nthis line is wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runWith(ctx, []string{"-env-file=" + bad}, runEnv(t, nil))
+	if err == nil || !strings.Contains(err.Error(), "bad.env, line 5") {
+		t.Fatalf("run(-env-file=bad.env) = %v, want the line of the mistake (5)", err)
 	}
 }

@@ -42,7 +42,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
-	getenv, err = config.WithDotenv(getenv, *envFile)
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "env-file" })
+	getenv, _, err = config.WithDotenv(getenv, *envFile, explicit)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/twostep/twostep/auth"
@@ -138,12 +139,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	a.handler = httpedge.New(httpedge.Options{
+	edge := httpedge.Options{
 		Logger:         a.log,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		RequestTimeout: cfg.RequestTimeout,
-	}, a.routes())
+	}
+	if !cfg.Production {
+		edge.RefusedOrigin = func(origin string) {
+			a.log.Warn("a browser origin was refused by CORS: add it to CORS_ALLOWED_ORIGINS (comma-separated) if it is yours",
+				"origin", origin, "allowed", strings.Join(cfg.CORSOrigins, ","))
+		}
+	}
+	a.handler = httpedge.New(edge, a.routes())
 	return a, nil
 }
 

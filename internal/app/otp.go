@@ -59,6 +59,8 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		log.Warn("Twilio not configured: one-time codes are printed on standard output (development only)")
 	} else if cfg.TwilioAPIURL != "" {
 		log.Warn("TWILIO_API_URL set: Twilio requests go to it instead of Twilio", "url", cfg.TwilioAPIURL)
+	} else {
+		log.Info("one-time codes go through Twilio Verify", "service", cfg.TwilioVerifySID)
 	}
 	c, err := twilioverify.New(tc)
 	if err != nil {

@@ -50,6 +50,9 @@ func (a *App) routes() http.Handler {
 	web := webHandler(a.cfg.WebDir)
 	if web != nil {
 		mux.Handle("/app/", http.StripPrefix("/app", web))
+		a.log.Info("web client served at /app/", "dir", a.cfg.WebDir)
+	} else {
+		a.log.Info("web client not served: no index.html in WEB_DIR (build it with: cd web && npm ci && npm run build)", "dir", a.cfg.WebDir)
 	}
 	switch {
 	case !a.cfg.Production:

@@ -7,14 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/joho/godotenv"
 	"github.com/twostep/twostep/auth"
 )
 
@@ -168,9 +166,13 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.Host, c.HostDefaulted = "127.0.0.1", true
 	}
 
+	// Create React App's port, and Vite's: its dev server (5173, or 5174
+	// when that is taken) and its preview (4173).
 	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", []string{
 		"http://localhost:3000", "http://127.0.0.1:3000",
 		"http://localhost:5173", "http://127.0.0.1:5173",
+		"http://localhost:5174", "http://127.0.0.1:5174",
+		"http://localhost:4173", "http://127.0.0.1:4173",
 	})
 	for _, o := range c.CORSOrigins {
 		if o == "*" {
@@ -268,27 +270,6 @@ func limits(p *parser) auth.Limits {
 		p.fail("LIMIT_ACCOUNT_MAX_BLOCK", "must be more than 0 and at most 1h, got %s", l.AccountMaxBlock)
 	}
 	return l
-}
-
-// WithDotenv returns a getenv that falls back to the variables of a .env
-// file; the real environment always wins. A missing file is not an error.
-func WithDotenv(getenv func(string) string, path string) (func(string) string, error) {
-	if path == "" {
-		return getenv, nil
-	}
-	vars, err := godotenv.Read(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return getenv, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("config: read %s: %w", path, err)
-	}
-	return func(k string) string {
-		if v := getenv(k); v != "" {
-			return v
-		}
-		return vars[k]
-	}, nil
 }
 
 // parser reads typed variables and collects every problem, so one start

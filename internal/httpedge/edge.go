@@ -31,9 +31,12 @@ import (
 	"mime"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/cors"
@@ -64,6 +67,10 @@ type Options struct {
 	MaxBodyBytes   int64
 	BodyTimeout    time.Duration
 	RequestTimeout time.Duration
+	// RefusedOrigin, if set, is told once of each browser origin that CORS
+	// refuses (not the server's own): in development, the log says which
+	// variable to set.
+	RefusedOrigin func(origin string)
 }
 
 type edge struct {
@@ -75,7 +82,13 @@ type edge struct {
 	bodyTimeout    time.Duration
 	requestTimeout time.Duration
 	headers        http.Header // set on every response
+	refusedOrigin  func(string)
+	refused        sync.Map     // origins already reported
+	nRefused       atomic.Int32 // how many: at most maxReportedOrigins
 }
+
+// maxReportedOrigins bounds the memory a stream of made-up origins takes.
+const maxReportedOrigins = 100
 
 // New returns routes wrapped in every default of the HTTP surface.
 func New(o Options, routes http.Handler) http.Handler {
@@ -86,6 +99,7 @@ func New(o Options, routes http.Handler) http.Handler {
 		maxBody:        o.MaxBodyBytes,
 		bodyTimeout:    o.BodyTimeout,
 		requestTimeout: o.RequestTimeout,
+		refusedOrigin:  o.RefusedOrigin,
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
@@ -133,7 +147,26 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.serveBody(w, r)
 		return
 	}
+	if e.refusedOrigin != nil && !e.cors.OriginAllowed(r) {
+		e.reportOrigin(r)
+	}
 	e.cors.ServeHTTP(w, r, e.serveBody)
+}
+
+// reportOrigin tells of a refused origin once, unless it is this server's
+// own (a browser sends Origin on same-origin POSTs too).
+func (e *edge) reportOrigin(r *http.Request) {
+	origin := r.Header.Get("Origin")
+	if u, err := url.Parse(origin); err == nil && u.Host == r.Host {
+		return
+	}
+	if e.nRefused.Load() >= maxReportedOrigins {
+		return
+	}
+	if _, seen := e.refused.LoadOrStore(origin, true); !seen {
+		e.nRefused.Add(1)
+		e.refusedOrigin(origin)
+	}
 }
 
 var varyOrigin = []string{"Origin"}

@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,7 +185,13 @@ func TestEdgeLogsCarryTheRequest(t *testing.T) {
 }
 
 func TestEdgeCORS(t *testing.T) {
-	c, _ := newEdge(t, httpedge.Options{CORSOrigins: []string{"http://app.example"}})
+	var mu sync.Mutex
+	var reported []string
+	c, _ := newEdge(t, httpedge.Options{CORSOrigins: []string{"http://app.example"}, RefusedOrigin: func(o string) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, o)
+	}})
 	preflight := func(origin string) http.Header {
 		req := c.NewRequest(t, http.MethodOptions, "/echo", nil)
 		req.Header.Set("Origin", origin)
@@ -197,6 +205,16 @@ func TestEdgeCORS(t *testing.T) {
 	}
 	if h := preflight("http://evil.example"); h.Get("Access-Control-Allow-Origin") != "" {
 		t.Errorf("preflight from another origin: headers %v, want it refused", h)
+	}
+	preflight("http://evil.example")
+	req := c.NewRequest(t, http.MethodPost, "/echo", []byte(`{}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "http://"+req.Host) // the server's own page
+	c.RoundTrip(t, req)
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(reported, []string{"http://evil.example"}) {
+		t.Errorf("refused origins reported: %v, want the other origin once (not the server's own)", reported)
 	}
 }
 

@@ -1,0 +1,43 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWithDotenv(t *testing.T) {
+	env := func(string) string { return "" }
+	missing := filepath.Join(t.TempDir(), ".env")
+	if _, d, err := WithDotenv(env, missing, false); err != nil || d.Path != "" {
+		t.Errorf("WithDotenv(missing default) = %+v, %v, want nothing read and no error", d, err)
+	}
+	if _, _, err := WithDotenv(env, missing, true); err == nil {
+		t.Errorf("WithDotenv(missing, named on the command line) = nil error")
+	}
+	for _, tt := range []struct {
+		name, body string
+		line       int // 0: fine
+	}{
+		{"assignments and comments", "# a comment\n\nA=1\nexport B = two\nC: three\n", 0},
+		{"a quoted value over lines", "A=\"one\ntwo\nthree\"\nB=4\n", 0},
+		{"a word alone", "A=1\nB\n", 2},
+		{"a space in a name", "A=1\n\nMY VAR=2\n", 3},
+		{"after a multi-line value", "A='x\ny'\nnot an assignment\n", 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "t.env")
+			if err := os.WriteFile(path, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			get, d, err := WithDotenv(env, path, true)
+			switch {
+			case tt.line == 0 && (err != nil || d.Vars == 0 || get("A") == ""):
+				t.Errorf("WithDotenv() = %+v, %v, want the variables read", d, err)
+			case tt.line != 0 && (err == nil || !strings.Contains(err.Error(), "line "+string(rune('0'+tt.line)))):
+				t.Errorf("WithDotenv() = %v, want line %d named", err, tt.line)
+			}
+		})
+	}
+}
