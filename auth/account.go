@@ -121,6 +121,11 @@ func (s *Service) StartPhoneChange(ctx context.Context, p *Principal, in PhoneCh
 	if err := s.limitIP(ctx, "login", in.ClientIP); err != nil {
 		return nil, err
 	}
+	// Like register, this can tell whether a number has an account
+	// (PHONE_TAKEN): it counts against register's per-IP limit too.
+	if err := s.limitIP(ctx, "register", in.ClientIP); err != nil {
+		return nil, err
+	}
 	u, err := s.storedUser(ctx, p)
 	if err != nil {
 		return nil, err
@@ -219,6 +224,13 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, in Confi
 		return nil, storeErr(err)
 	}
 	s.clearAttempts(ctx, acct)
+	// The number is the account's second factor: like a new password, it
+	// ends the other sessions (and the change ended codes to the old one).
+	if n, err := s.store.RevokeSessions(ctx, c.UserID, store.SessionMatch{Except: p.SessionID}, s.now()); err != nil {
+		s.log.WarnContext(ctx, "phone changed, other sessions not ended", "user_id", c.UserID, "err", err)
+	} else if n > 0 {
+		s.event(ctx, EventLogout, c.UserID, fmt.Sprintf("%d other sessions ended by a phone change", n))
+	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if err != nil {
 		return nil, storeErr(err)

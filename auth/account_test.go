@@ -236,3 +236,34 @@ func TestTestNumbers(t *testing.T) {
 	_, err = h.Svc.Register(ctx, auth.RegisterInput{Email: "late@example.com", Password: authtest.Password, Phone: "+15005550006"})
 	wantCode(t, "Register(a test number after SMS_TEST_NUMBERS_VALID_UNTIL)", err, auth.CodeBadUserInput)
 }
+
+// TestPhoneChangeEndsOldCodes: after a phone change, a login begun before
+// it cannot be completed with the code sent to the old number, and the
+// user's other sessions end; the current one stays.
+func TestPhoneChangeEndsOldCodes(t *testing.T) {
+	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.PhoneCooldown = 0 })})
+	ctx := context.Background()
+	oldPhone, newPhone := authtest.NextPhone(), authtest.NextPhone()
+	here := h.SignIn(t, "ada@example.com", oldPhone)
+	l0 := h.Login(t, "ada@example.com")
+	there, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l0.MFAToken, Code: h.Code(t, oldPhone)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := h.Login(t, "ada@example.com")
+	oldCode := h.Code(t, oldPhone)
+	p := principal(t, h, here)
+	c, err := h.Svc.StartPhoneChange(ctx, p, auth.PhoneChangeInput{NewPhone: newPhone, Password: authtest.Password})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = h.Svc.ConfirmPhoneChange(ctx, p, auth.ConfirmPhoneInput{ChangeToken: c.ChangeToken, Code: h.Code(t, newPhone)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: oldCode})
+	wantCode(t, "VerifyOTP(a login begun before the change, old number's code)", err, auth.CodeMFATokenInvalid)
+	if !authenticates(h, here.AccessToken) || authenticates(h, there.AccessToken) {
+		t.Errorf("after a phone change the session that made it must stay and the others end")
+	}
+	h.SignIn(t, "bob@example.com", oldPhone) // the old number is free
+}

@@ -265,7 +265,7 @@ func (s *Service) verifyErr(ctx context.Context, op, phone string, err error) er
 		return errMFATokenInvalid(err)
 	case VerifyChannelUnavailable:
 		return &Error{Code: CodeOTPDeliveryFailed, Message: "Codes cannot be sent this way. Please choose another way, such as SMS.", Err: err}
-	case VerifyRateLimited:
+	case VerifyRateLimited, VerifyExhausted:
 		var d time.Duration
 		if ve != nil {
 			d = ve.RetryAfter

@@ -69,6 +69,15 @@ func (s *Service) checkCode(ctx context.Context, c *store.Challenge, code string
 	} else {
 		start := time.Now()
 		approved, err = s.otp.CheckVerification(ctx, c.VerificationSID, code)
+		if kind, _ := verifyErrorKind(err); err != nil && c.Purpose == store.PurposeReset && (kind == VerifyNotFound || kind == VerifyExhausted) {
+			// A reset shares Verify's pending verification with any other
+			// code to the number (a login's, another reset's), and a
+			// reset that cannot succeed has none: answering "gone" here
+			// would tell the two apart. It is a wrong code until the
+			// token's own attempts run out.
+			s.log.InfoContext(ctx, "reset code check: the verification is gone or used up", "challenge_id", c.ID, "kind", kind.String())
+			approved, err = false, nil
+		}
 		if err != nil {
 			// The challenge is left alone even when the provider has
 			// forgotten the verification: a concurrent request may have

@@ -74,7 +74,7 @@ func DefaultLimits() Limits {
 		VerifyPerIP:           Limit{Max: 60, Window: 15 * time.Minute},
 		RefreshPerIP:          Limit{Max: 300, Window: 15 * time.Minute},
 		ResetPerIP:            Limit{Max: 20, Window: time.Hour},
-		ResetPerEmail:         Limit{Max: 3, Window: time.Hour},
+		ResetPerEmail:         Limit{Max: 10, Window: time.Hour},
 		ResetSendsPerDay:      3,
 		AccountFreeFailures:   10,
 		AccountMaxBlock:       15 * time.Minute,

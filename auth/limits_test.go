@@ -24,6 +24,7 @@ func TestDefaultLimits(t *testing.T) {
 		{"LoginPerIP", d.LoginPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
 		{"VerifyPerIP", d.VerifyPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
 		{"RefreshPerIP", d.RefreshPerIP, auth.Limit{Max: 300, Window: 15 * time.Minute}},
+		{"ResetPerEmail", d.ResetPerEmail, auth.Limit{Max: 10, Window: time.Hour}},
 		{"AccountFreeFailures", d.AccountFreeFailures, 10},
 		{"AccountMaxBlock", d.AccountMaxBlock, 15 * time.Minute},
 		{"AccountPerHour", d.AccountPerHour, 100},

@@ -61,6 +61,9 @@ const (
 	// asked for (WhatsApp without a sender); another channel may work
 	// (OTP_DELIVERY_FAILED, saying so).
 	VerifyChannelUnavailable
+	// VerifyExhausted: the verification has had all the checks it allows
+	// (Twilio's 5); for a login, RATE_LIMITED like VerifyRateLimited.
+	VerifyExhausted
 )
 
 func (k VerifyErrorKind) String() string {
@@ -71,6 +74,8 @@ func (k VerifyErrorKind) String() string {
 		return "rate limited"
 	case VerifyChannelUnavailable:
 		return "channel unavailable"
+	case VerifyExhausted:
+		return "exhausted"
 	default:
 		return "unavailable"
 	}

@@ -60,6 +60,21 @@ func (s *Service) DeliverQueued(ctx context.Context) (int, error) {
 	return len(items), nil
 }
 
+// pendingVerification returns the verification of another live challenge
+// of u on its number, "" if none.
+func (s *Service) pendingVerification(ctx context.Context, u *store.User, except string) string {
+	live, err := s.store.LiveChallenges(ctx, u.Phone, s.now())
+	if err != nil {
+		return ""
+	}
+	for i := len(live) - 1; i >= 0; i-- { // the newest first
+		if c := live[i]; c.UserID == u.ID && c.ID != except && c.VerificationSID != "" {
+			return c.VerificationSID
+		}
+	}
+	return ""
+}
+
 // deliver sends one item's code and reports whether the item is done with
 // (sent or dropped) rather than to be tried again.
 func (s *Service) deliver(ctx context.Context, it store.OutboxItem) (done bool) {
@@ -83,6 +98,19 @@ func (s *Service) deliver(ctx context.Context, it store.OutboxItem) (done bool) 
 		return true
 	}
 	v, err := s.sendCode(ctx, send{user: u, channel: Channel(c.Channel), purpose: c.Purpose, retry: it.Tries > 1})
+	if e := (*Error)(nil); errors.As(err, &e) && e.Code == CodeRateLimited {
+		// Not sent (the cooldown, the day's reset codes): if a code of
+		// this account is pending on the number (an earlier reset, a
+		// login), this reset shares it, as Verify would have, so asking
+		// twice, or after a stranger's reset, does not leave a token no
+		// code can complete.
+		if sid := s.pendingVerification(ctx, u, c.ID); sid != "" {
+			if err := s.store.SetChallengeSend(ctx, c.ID, sid, c.Channel, s.now()); err == nil {
+				s.log.InfoContext(ctx, "queued code not sent: shares the code pending on the number", "user_id", u.ID, "challenge_id", c.ID, "limit", e.Limit)
+				return true
+			}
+		}
+	}
 	if err != nil {
 		var e *Error
 		retry := errors.As(err, &e) && (e.Code == CodeOTPDeliveryFailed || e.Code == CodeUnavailable) || !errors.As(err, &e)

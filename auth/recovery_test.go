@@ -276,3 +276,52 @@ func TestPasswordResetCheckTiming(t *testing.T) {
 		t.Errorf("median wrong-code time: %v with an account, %v without (ratio %.2f), want within 10%%", r, d, ratio)
 	}
 }
+
+// TestResetSharesPendingCode: a reset whose send a limit refuses (here the
+// number's cooldown) shares the code already pending on the number, so
+// asking twice does not leave a token no code completes.
+func TestResetSharesPendingCode(t *testing.T) {
+	h := authtest.New(t, authtest.Options{})
+	phone := authtest.NextPhone()
+	h.SignIn(t, "ada@example.com", phone)
+	h.Clock.Advance(time.Minute)
+	first := requestReset(t, h, "ada@example.com")
+	deliver(t, h)
+	code := h.Code(t, phone)
+	second := requestReset(t, h, "ada@example.com") // within the 30s cooldown
+	sends := h.OTP.Sends()
+	deliver(t, h)
+	if h.OTP.Sends() != sends {
+		t.Fatalf("the second reset was sent within the cooldown")
+	}
+	if err := resetPassword(h, second.ResetToken, code, newPassword); err != nil {
+		t.Fatalf("ResetPassword(second token, the code sent for the first) = %v", err)
+	}
+	wantCode(t, "ResetPassword(first token, after the reset)", resetPassword(h, first.ResetToken, code, newPassword), auth.CodeMFATokenInvalid)
+}
+
+// TestResetExhaustedLooksWrong: a reset shares Verify's five checks with
+// other codes to the number; when they run out, the reset's answer stays
+// a wrong code (as for an email without an account), not a provider
+// refusal that would tell the two apart.
+func TestResetExhaustedLooksWrong(t *testing.T) {
+	h := authtest.New(t, authtest.Options{})
+	phone := authtest.NextPhone()
+	h.SignIn(t, "ada@example.com", phone)
+	h.Clock.Advance(11 * time.Minute)
+	first := requestReset(t, h, "ada@example.com")
+	deliver(t, h)
+	wrong := authtest.WrongCode(h.Code(t, phone))
+	for range 4 {
+		wantCode(t, "ResetPassword(first, wrong)", resetPassword(h, first.ResetToken, wrong, newPassword), auth.CodeInvalidOTP)
+	}
+	h.Clock.Advance(31 * time.Second)
+	second := requestReset(t, h, "ada@example.com") // the same pending verification, its fifth check left
+	deliver(t, h)
+	for left := 4; left >= 2; left-- {
+		err := resetPassword(h, second.ResetToken, wrong, newPassword)
+		if e := wantCode(t, "ResetPassword(second, wrong)", err, auth.CodeInvalidOTP); e != nil && e.AttemptsLeft != left {
+			t.Errorf("attemptsLeft = %d, want %d", e.AttemptsLeft, left)
+		}
+	}
+}

@@ -132,6 +132,9 @@ func (s *Service) startSession(ctx context.Context, u *store.User, amr []string,
 		ExpiresAt:     now.Add(s.sessions.MaxAge),
 	}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
+		if errors.Is(err, store.ErrNotFound) { // the account was deleted meanwhile
+			return nil, errMFATokenInvalid(err)
+		}
 		return nil, storeErr(err)
 	}
 	return s.sessionTokens(ctx, sess, u)

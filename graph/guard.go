@@ -89,7 +89,7 @@ func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext
 		return verdict{"The operation is nested too deeply.", errGuardCode}
 	}
 	if n := w.countSensitive(set); n > 1 {
-		return verdict{"An operation may contain at most one of register, login, verifyOtp and refreshSession, once.", errGuardCode}
+		return verdict{"An operation may contain at most one sensitive mutation (register, login, verifyOtp, refreshSession, resendOtp, requestPasswordReset, resetPassword, changePassword, startPhoneChange, confirmPhoneChange, deleteAccount), once.", errGuardCode}
 	}
 	if !g.introspection && w.introspects(set) {
 		return verdict{"Introspection is disabled.", errGuardCode}

@@ -282,7 +282,8 @@ type Outbox interface {
 
 // Sessions are the sign-ins.
 type Sessions interface {
-	// CreateSession inserts s. Its id, secret and times must be set.
+	// CreateSession inserts s. Its id, secret and times must be set. It
+	// returns ErrNotFound if the user does not exist (deleted meanwhile).
 	CreateSession(ctx context.Context, s *Session) error
 	// SessionByID returns the session with id in whatever state it is, or
 	// ErrNotFound.

@@ -47,6 +47,9 @@ func classify(err error, retryAfter time.Duration) *auth.VerifyError {
 		ve.Kind = auth.VerifyChannelUnavailable
 	case codeMaxChecks, codeMaxSends, codeTooManyConcurrent, codeTooManyRequests:
 		ve.Kind = auth.VerifyRateLimited
+		if code == codeMaxChecks {
+			ve.Kind = auth.VerifyExhausted
+		}
 		ve.RetryAfter = retryAfter
 		if ve.RetryAfter == 0 {
 			ve.RetryAfter = defaultRetryAfter(code)

@@ -50,7 +50,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"not found", &client.TwilioRestError{Code: 20404, Status: 404}, 0, auth.VerifyNotFound, 20404, 0},
 		{"wrapped", fmt.Errorf("op: %w", &client.TwilioRestError{Code: 60203}), 0, auth.VerifyRateLimited, 60203, 10 * time.Minute},
-		{"status missing from body", &client.TwilioRestError{Code: 60202}, 0, auth.VerifyRateLimited, 60202, 10 * time.Minute},
+		{"status missing from body", &client.TwilioRestError{Code: 60202}, 0, auth.VerifyExhausted, 60202, 10 * time.Minute},
 		{"header wins", &client.TwilioRestError{Code: 20429, Status: 429}, 5 * time.Second, auth.VerifyRateLimited, 20429, 5 * time.Second},
 		{"concurrency default", &client.TwilioRestError{Code: 60212, Status: 429}, 0, auth.VerifyRateLimited, 60212, time.Minute},
 		{"rest error v1", &client.RestErrorV1{Code: 20404, HttpStatusCode: 404}, 0, auth.VerifyNotFound, 20404, 0},

@@ -152,8 +152,9 @@ func (c *Client) StartVerification(ctx context.Context, to string, ch auth.Chann
 // does a code that is not 4–10 digits, without calling Twilio.
 //
 // Errors are *auth.VerifyError: VerifyNotFound for 20404 (nothing pending:
-// approved, expired, too many checks, canceled), VerifyRateLimited for 60202
-// (too many checks), 60212 and 20429, VerifyUnavailable for everything else.
+// approved, expired, too many checks, canceled), VerifyExhausted for 60202
+// (too many checks), VerifyRateLimited for 60212 and 20429,
+// VerifyUnavailable for everything else.
 func (c *Client) CheckVerification(ctx context.Context, sid, code string) (bool, error) {
 	if norm, err := input.Code(code); err != nil || norm != code {
 		// Twilio would answer 60200, which reads as an outage; a malformed

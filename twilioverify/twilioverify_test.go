@@ -193,7 +193,7 @@ func TestSixthCheckRateLimitedThenNotFound(t *testing.T) {
 		}
 	}
 	_, err := c.CheckVerification(t.Context(), v.SID, code)
-	ve := wantVerifyError(t, err, auth.VerifyRateLimited, 60202)
+	ve := wantVerifyError(t, err, auth.VerifyExhausted, 60202)
 	if ve.RetryAfter != 10*time.Minute {
 		t.Errorf("RetryAfter = %v, want 10m", ve.RetryAfter)
 	}
@@ -290,7 +290,7 @@ func TestFailureKinds(t *testing.T) {
 		{"20404 not found", emulator.Failure{Code: 20404}, auth.VerifyNotFound, 20404, 0},
 		{"20429 too many requests", emulator.Failure{Code: 20429}, auth.VerifyRateLimited, 20429, time.Minute},
 		{"60200 invalid parameter", emulator.Failure{Code: 60200}, auth.VerifyUnavailable, 60200, 0},
-		{"60202 max checks", emulator.Failure{Code: 60202}, auth.VerifyRateLimited, 60202, 10 * time.Minute},
+		{"60202 max checks", emulator.Failure{Code: 60202}, auth.VerifyExhausted, 60202, 10 * time.Minute},
 		{"60203 max sends", emulator.Failure{Code: 60203}, auth.VerifyRateLimited, 60203, 10 * time.Minute},
 		{"60205 landline", emulator.Failure{Code: 60205}, auth.VerifyUnavailable, 60205, 0},
 		{"60205 landline 403", emulator.Failure{Code: 60205, HTTPStatus: 403}, auth.VerifyUnavailable, 60205, 0},

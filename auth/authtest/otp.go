@@ -127,7 +127,7 @@ func (o *OTP) CheckVerification(ctx context.Context, sid, code string) (bool, er
 	}
 	if v.checks >= maxChecks {
 		delete(o.pending, to)
-		return false, &auth.VerifyError{Kind: auth.VerifyRateLimited, Code: 60202, RetryAfter: verificationTTL,
+		return false, &auth.VerifyError{Kind: auth.VerifyExhausted, Code: 60202, RetryAfter: verificationTTL,
 			Err: fmt.Errorf("authtest: max check attempts reached")}
 	}
 	v.checks++

@@ -171,7 +171,10 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	if !ok || c.Purpose != store.PurposeLogin || !c.ConsumedAt.IsZero() || !ms(now).Before(c.ExpiresAt) {
 		return wrap("complete challenge", store.ErrNotFound)
 	}
-	u := db.users[c.UserID]
+	u, ok := db.users[c.UserID]
+	if !ok || u.Phone != c.Phone {
+		return wrap("complete challenge", store.ErrNotFound)
+	}
 	owner, owned := db.owners[c.Phone]
 	if owned && owner != c.UserID && !u.PhoneVerified {
 		return wrap("complete challenge", store.ErrPhoneTaken)

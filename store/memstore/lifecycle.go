@@ -63,7 +63,7 @@ func (db *DB) CompleteReset(ctx context.Context, id, hash string, now time.Time)
 	}
 	defer db.mu.Unlock()
 	c, ok := db.completable(id, store.PurposeReset, now)
-	if !ok {
+	if !ok || db.users[c.UserID] == nil || db.users[c.UserID].Phone != c.Phone {
 		return wrap("complete reset", store.ErrNotFound)
 	}
 	if _, ok := db.resetPasswordLocked(c.UserID, hash, now, ""); !ok {
@@ -96,6 +96,11 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 	db.owners[c.Phone] = c.UserID
 	u.Phone, u.PhoneVerified, u.UpdatedAt = c.Phone, true, ms(now)
 	c.ConsumedAt = ms(now)
+	for _, o := range db.challenges {
+		if o.UserID == c.UserID && o.ConsumedAt.IsZero() && o.ExpiresAt.After(ms(now)) {
+			o.ExpiresAt = ms(now)
+		}
+	}
 	return nil
 }
 

@@ -23,7 +23,7 @@ func (db *DB) CreateSession(ctx context.Context, s *store.Session) error {
 	}
 	defer db.mu.Unlock()
 	if _, ok := db.users[s.UserID]; !ok {
-		return wrap("create session", fmt.Errorf("no user %q", s.UserID))
+		return wrap("create session", fmt.Errorf("no user %q: %w", s.UserID, store.ErrNotFound))
 	}
 	if _, ok := db.sessions[s.ID]; ok {
 		return wrap("create session", fmt.Errorf("duplicate session %q", s.ID))

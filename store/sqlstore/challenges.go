@@ -164,8 +164,16 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 		return db.wrap("complete challenge", err)
 	}
 	var verified bool
-	if err := tx.QueryRowContext(ctx, `SELECT phone_verified FROM users WHERE id = $1`, userID).Scan(&verified); err != nil {
+	var current string
+	if err := tx.QueryRowContext(ctx, `SELECT phone_verified, phone FROM users WHERE id = $1`, userID).Scan(&verified, &current); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			err = store.ErrNotFound
+		}
 		return db.wrap("complete challenge", err)
+	}
+	if current != phone {
+		// The account moved to another number since the code was sent.
+		return db.wrap("complete challenge", store.ErrNotFound)
 	}
 	// Claim the number. A concurrent claim of the same number waits for
 	// this one to commit (the primary key), then finds it taken.

@@ -32,6 +32,9 @@ type dialect struct {
 	lockKey string
 	// emailTaken reports whether err is the unique violation on users.email.
 	emailTaken func(error) bool
+	// foreignKey reports whether err is a foreign key violation: a row
+	// that refers to one deleted meanwhile.
+	foreignKey func(error) bool
 	// unavailable reports whether err is the server failing to answer, in
 	// the terms of the driver; see wrapUnavailable for the common cases.
 	unavailable func(error) bool
@@ -48,6 +51,10 @@ func sqliteDialect() dialect {
 			// a unique violation on users can only be the email.
 			var e *sqlite.Error
 			return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE
+		},
+		foreignKey: func(err error) bool {
+			var e *sqlite.Error
+			return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 		},
 		unavailable: func(err error) bool {
 			// BUSY and LOCKED reach us only once busy_timeout has run out.
@@ -76,6 +83,10 @@ func postgresDialect() dialect {
 		emailTaken: func(err error) bool {
 			var e *pgconn.PgError
 			return errors.As(err, &e) && e.Code == "23505" && e.ConstraintName == "users_email_key"
+		},
+		foreignKey: func(err error) bool {
+			var e *pgconn.PgError
+			return errors.As(err, &e) && e.Code == "23503"
 		},
 		unavailable: func(err error) bool {
 			var ce *pgconn.ConnectError

@@ -68,6 +68,7 @@ func (db *DB) CompleteReset(ctx context.Context, id, hash string, now time.Time)
 	var userID string
 	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
 		WHERE id = $1 AND purpose = 'reset' AND user_id IS NOT NULL AND consumed_at IS NULL AND expires_at > $2
+			AND phone = (SELECT phone FROM users WHERE users.id = challenges.user_id)
 		RETURNING user_id`, id, millis(now)).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete reset", store.ErrNotFound)
@@ -122,6 +123,11 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone = $2, phone_verified = true, updated_at = $3 WHERE id = $1`,
 		userID, phone, millis(now)); err != nil {
+		return db.wrap("complete phone change", err)
+	}
+	// Codes sent to the old number (a login, a reset) are no good now.
+	if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
+		WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > $2`, userID, millis(now)); err != nil {
 		return db.wrap("complete phone change", err)
 	}
 	if err := tx.Commit(); err != nil {

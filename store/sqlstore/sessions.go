@@ -25,6 +25,9 @@ func (db *DB) CreateSession(ctx context.Context, s *store.Session) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		s.ID, s.UserID, s.Secret, s.Counter, millis(s.RotatedAt), s.AMR, s.UserAgent, s.IPAddress,
 		millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.IdleExpiresAt), millis(s.ExpiresAt), nullMillis(s.RevokedAt))
+	if db.dialect.foreignKey(err) {
+		return db.wrap("create session", store.ErrNotFound) // the user was deleted meanwhile
+	}
 	if err != nil {
 		return db.wrap("create session", err)
 	}

@@ -297,3 +297,45 @@ func testDeleteExpiredOutbox(t *testing.T, s store.Store) {
 		t.Errorf("the queued send of an expired, deleted challenge is still there: %+v", items)
 	}
 }
+
+// testChangedNumberEndsCodes: once an account moves to a new number, codes
+// sent to the old one complete nothing: a login begun before, a reset.
+func testChangedNumberEndsCodes(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	u := newUser(t, s)
+	login := newChallenge(t, s, u, 5)
+	reset := resetFor(u)
+	mustQueue(t, s, reset)
+	change := challengeFor(u, 5)
+	change.Purpose, change.Phone = store.PurposePhone, newPhone()
+	// Created after the others, so it ends none of them (another number).
+	mustCreateChallenge(t, s, change)
+	now := t0().Add(time.Minute)
+	if err := s.CompletePhoneChange(ctx, change.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CompleteChallenge(ctx, login.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CompleteChallenge(a login to the old number) = %v, want %v", err, store.ErrNotFound)
+	}
+	if err := s.CompleteReset(ctx, reset.ID, "h", now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CompleteReset(a code to the old number) = %v, want %v", err, store.ErrNotFound)
+	}
+	if owner, err := s.PhoneOwner(ctx, u.Phone); err == nil {
+		t.Errorf("the old number is still owned, by %s", owner)
+	}
+	// Even a challenge not ended (created on the old number after the
+	// change, by a replica that read the user before it) completes nothing.
+	late := challengeFor(u, 5)
+	late.CreatedAt = now
+	mustCreateChallenge(t, s, late)
+	if err := s.CompleteChallenge(ctx, late.ID, now); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CompleteChallenge(late, old number) = %v, want %v", err, store.ErrNotFound)
+	}
+	// A session for a user deleted meanwhile is ErrNotFound.
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, sessionFor(u)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("CreateSession(deleted user) = %v, want %v", err, store.ErrNotFound)
+	}
+}

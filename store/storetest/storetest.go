@@ -71,6 +71,7 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"UserRoles", testUserRoles},
 		{"ListUsers", testListUsers},
 		{"Events", testEvents},
+		{"ChangedNumberEndsCodes", testChangedNumberEndsCodes},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
