@@ -43,20 +43,24 @@ export async function send<R, V>(t: TransportOptions, op: Operation<R, V>, varia
     accept: 'application/graphql-response+json, application/json',
   };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const { signal, done } = deadline(opts.signal, opts.timeoutMs);
+  const { signal, aborted, done } = deadline(opts.signal, opts.timeoutMs);
   const fail = (errors: ErrorDetail[], status?: number, cause?: unknown): never => {
     throw new TwostepError(errors, { status, operationName: op.name, cause });
   };
   let res: Response;
   let text: string;
   try {
-    res = await t.fetch(t.url, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query: op.document, operationName: op.name, variables: variables ?? {} }),
-      signal,
-    });
-    text = await res.text();
+    // Raced against the signal too: an injected fetch may not honour it.
+    res = await Promise.race([
+      t.fetch(t.url, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ query: op.document, operationName: op.name, variables: variables ?? {} }),
+        signal,
+      }),
+      aborted,
+    ]);
+    text = await Promise.race([res.text(), aborted]);
   } catch (err) {
     const timedOut = signal?.aborted && !opts.signal?.aborted;
     const message = timedOut ? 'The server did not answer in time.' : err instanceof Error ? err.message : String(err);
@@ -92,17 +96,31 @@ export async function send<R, V>(t: TransportOptions, op: Operation<R, V>, varia
   return body.data as R;
 }
 
-// deadline combines the caller's signal with a timeout, without
-// AbortSignal.any (newer than some browsers this supports).
-function deadline(outer: AbortSignal | undefined, timeoutMs: number | undefined): { signal: AbortSignal | undefined; done(): void } {
-  if (timeoutMs === undefined || timeoutMs <= 0) return { signal: outer, done() {} };
+// deadline combines the caller's signal with a timeout (without
+// AbortSignal.any, newer than some browsers this supports), and gives a
+// promise that rejects when either fires.
+function deadline(
+  outer: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+): { signal: AbortSignal; aborted: Promise<never>; done(): void } {
   const ctl = new AbortController();
   const abort = () => ctl.abort(outer?.reason);
   if (outer?.aborted) abort();
   outer?.addEventListener('abort', abort, { once: true });
-  const timer = setTimeout(() => ctl.abort(new DOMException('The server did not answer in time.', 'TimeoutError')), timeoutMs);
+  const timer =
+    timeoutMs !== undefined && timeoutMs > 0
+      ? setTimeout(() => ctl.abort(new DOMException('The server did not answer in time.', 'TimeoutError')), timeoutMs)
+      : undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    const fire = () => reject(ctl.signal.reason);
+    if (ctl.signal.aborted) fire();
+    else ctl.signal.addEventListener('abort', fire, { once: true });
+  });
+  // Nobody may be racing it when it fires (the answer came first).
+  aborted.catch(() => {});
   return {
     signal: ctl.signal,
+    aborted,
     done() {
       clearTimeout(timer);
       outer?.removeEventListener('abort', abort);
