@@ -4,10 +4,12 @@
 // would, and the rules behind it (codes, attempts, sessions, rotating
 // refresh tokens with a reuse interval, @auth) behave like twostep's.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraphQLError, buildSchema, graphql, parse, validate, type GraphQLSchema } from 'graphql';
 
-export const schemaSDL = readFileSync(fileURLToPath(new URL('../../../schema.graphqls', import.meta.url)), 'utf8');
+// A path, not a URL: under happy-dom, URL is the DOM's, which node:fs refuses.
+export const schemaSDL = readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../schema.graphqls'), 'utf8');
 export const schema: GraphQLSchema = buildSchema(schemaSDL);
 
 /** A GraphQL response body, as the server would send it. */
