@@ -13,7 +13,7 @@
 // the emulator (TWILIO_API_URL) and allow a login a few seconds after
 // another one to the same number.
 import { parseArgs } from 'node:util';
-import { createTwostepClient, errorMessage, isTwostepError, memoryStorage } from './dist/index.js';
+import { createTwostepClient, errorMessage, isTwostepError, memoryStorage } from '@twostep/client'; // this package's dist/, by its own name
 
 const { values } = parseArgs({
   options: {
