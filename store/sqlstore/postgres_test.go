@@ -24,6 +24,19 @@ func TestPostgres(t *testing.T) {
 	})
 }
 
+// TestPostgresPools checks that PostgreSQL reads and writes share one pool.
+func TestPostgresPools(t *testing.T) {
+	storetest.SkipWithoutPostgres(t)
+	db := mustOpen(t, storetest.NewPostgres(t), sqlstore.Options{MaxOpenConns: 7})
+	w, r := db.Pools()
+	if w != r {
+		t.Fatal("Pools() = two pools, want one shared by reads and writes")
+	}
+	if got := w.Stats().MaxOpenConnections; got != 7 {
+		t.Errorf("pool MaxOpenConnections = %d, want 7", got)
+	}
+}
+
 // TestPostgresConcurrentOpen starts replicas at once on an empty database:
 // the advisory lock must let exactly one of them create the schema.
 func TestPostgresConcurrentOpen(t *testing.T) {

@@ -152,3 +152,19 @@ func TestOpenErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLitePools checks what metrics read: two pools, the writer's of one
+// connection and the readers' of MaxOpenConns.
+func TestSQLitePools(t *testing.T) {
+	db := mustOpen(t, storetest.NewSQLite(t), sqlstore.Options{MaxOpenConns: 3})
+	w, r := db.Pools()
+	if w == r {
+		t.Fatal("Pools() = the same pool twice, want a writer and a reader pool")
+	}
+	if got := w.Stats().MaxOpenConnections; got != 1 {
+		t.Errorf("writer pool MaxOpenConnections = %d, want 1", got)
+	}
+	if got := r.Stats().MaxOpenConnections; got != 3 {
+		t.Errorf("reader pool MaxOpenConnections = %d, want 3", got)
+	}
+}

@@ -251,6 +251,11 @@ func openPostgres(ctx context.Context, databaseURL string, opts Options) (*DB, e
 // Dialect returns "sqlite" or "postgres".
 func (db *DB) Dialect() string { return db.dialect.name }
 
+// Pools returns the connection pools, for their statistics (metrics): the
+// one that takes writes and the one that serves reads. For PostgreSQL they
+// are the same pool; callers must not close either.
+func (db *DB) Pools() (writer, reader *sql.DB) { return db.w, db.r }
+
 // Ping reports whether the database answers; the error wraps
 // store.ErrUnavailable if not.
 func (db *DB) Ping(ctx context.Context) error {
