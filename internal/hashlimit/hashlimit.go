@@ -73,6 +73,12 @@ type Options struct {
 	// Linger is how long a core stays reserved after the last other work
 	// ended. Default 50ms; negative means not at all.
 	Linger time.Duration
+	// ObserveWait, if set, is called (for metrics) with how long each hash
+	// waited for a slot: zero when it started at once, and the time spent
+	// queued when it was given one or gave up. Refusals that never queued
+	// are not waits. It is called without the Limiter's lock held and
+	// must be cheap.
+	ObserveWait func(time.Duration)
 }
 
 // Limiter bounds concurrent hashing. Create one with New and share it; it is
@@ -80,6 +86,7 @@ type Options struct {
 type Limiter struct {
 	max, min, maxQueue int
 	maxWait, linger    time.Duration
+	observeWait        func(time.Duration)
 
 	mu        sync.Mutex
 	inFlight  int       // hashes running
@@ -98,7 +105,7 @@ type waiter struct {
 
 // New returns a Limiter with o's defaults filled in.
 func New(o Options) *Limiter {
-	l := &Limiter{max: o.MaxInFlight, min: o.MinInFlight, maxQueue: o.MaxQueue, maxWait: o.MaxWait, linger: o.Linger}
+	l := &Limiter{max: o.MaxInFlight, min: o.MinInFlight, maxQueue: o.MaxQueue, maxWait: o.MaxWait, linger: o.Linger, observeWait: o.ObserveWait}
 	if l.max <= 0 {
 		l.max = runtime.GOMAXPROCS(0)
 	}
@@ -178,6 +185,7 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	if len(l.queue) == 0 && l.inFlight < l.limit(now) {
 		l.inFlight++
 		l.mu.Unlock()
+		l.waited(0)
 		return l.run(fn, tr)
 	}
 	if len(l.queue) >= l.maxQueue {
@@ -198,6 +206,7 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	var canceled bool
 	select {
 	case <-w.ready:
+		l.waited(time.Since(now))
 		return l.run(fn, tr)
 	case <-ctx.Done():
 		canceled = true
@@ -217,7 +226,16 @@ func (l *Limiter) Do(ctx context.Context, fn func()) error {
 	} else {
 		l.stats.TooLong++
 	}
-	return l.rejectLocked(tr)
+	err := l.rejectLocked(tr)
+	l.waited(time.Since(now))
+	return err
+}
+
+// waited reports a wait to ObserveWait.
+func (l *Limiter) waited(d time.Duration) {
+	if l.observeWait != nil {
+		l.observeWait(d)
+	}
 }
 
 // rejectLocked counts a refusal, unlocks l and returns ErrBusy.

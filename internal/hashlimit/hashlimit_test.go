@@ -458,3 +458,58 @@ func TestOtherLimiterContext(t *testing.T) {
 		t.Errorf("a.Stats().Other during b.Do = %d, want 1", inHash.Other)
 	}
 }
+
+// TestObserveWait checks what metrics are told: zero for a hash that
+// starts at once, the time queued for one that waited (and ran or gave
+// up), and nothing for a refusal that never queued.
+func TestObserveWait(t *testing.T) {
+	var (
+		mu    sync.Mutex
+		waits []time.Duration
+	)
+	observed := func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Duration(nil), waits...)
+	}
+	l := New(noLinger(Options{MaxInFlight: 1, MaxQueue: 1, MaxWait: time.Hour, ObserveWait: func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+	}}))
+
+	first := hold(t, l)
+	if got := observed(); len(got) != 1 || got[0] != 0 {
+		t.Fatalf("waits after a hash that started at once = %v, want [0]", got)
+	}
+	queued := start(t, context.Background(), l)
+	waitFor(t, l, "a waiter", func(s Stats) bool { return s.Waiting == 1 })
+	if err := l.Do(context.Background(), func() {}); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Do with a full queue = %v, want ErrBusy", err)
+	}
+	if got := observed(); len(got) != 1 {
+		t.Fatalf("waits after a refusal that never queued = %v, want still one", got)
+	}
+	first.done()
+	<-queued.started
+	queued.done()
+	if err := queued.result(t); err != nil {
+		t.Fatalf("queued Do = %v, want nil", err)
+	}
+	if got := observed(); len(got) != 2 || got[1] <= 0 {
+		t.Fatalf("waits after a queued hash ran = %v, want a second, positive wait", got)
+	}
+
+	holder := hold(t, l)
+	defer holder.done()
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := start(t, ctx, l)
+	waitFor(t, l, "a waiter", func(s Stats) bool { return s.Waiting == 1 })
+	cancel()
+	if err := gaveUp.result(t); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Do canceled while queued = %v, want ErrBusy", err)
+	}
+	if got := observed(); len(got) != 4 || got[2] != 0 || got[3] <= 0 {
+		t.Fatalf("waits = %v, want 0 for the holder and a positive wait for the waiter that gave up", got)
+	}
+}
