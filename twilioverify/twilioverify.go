@@ -49,6 +49,14 @@ type Config struct {
 
 	// Logger receives one record per call. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Observe, if set, is called after each request to Twilio (for
+	// metrics) with its operation ("start", "check" or "cancel"), how long
+	// it took, and its error: nil or an *auth.VerifyError. A cancel of a
+	// verification already gone reports VerifyNotFound although
+	// CancelVerification returns nil; a malformed code is not sent and not
+	// reported. It must be cheap and safe for concurrent use.
+	Observe func(op string, d time.Duration, err error)
 }
 
 // Client is an auth.OTPVerifier backed by Twilio Verify. It is safe for
@@ -61,6 +69,7 @@ type Client struct {
 	timeout    time.Duration
 	base       http.RoundTripper
 	log        *slog.Logger
+	observe    func(op string, d time.Duration, err error)
 }
 
 var _ auth.OTPVerifier = (*Client)(nil)
@@ -96,6 +105,7 @@ func New(cfg Config) (*Client, error) {
 		timeout:    cfg.Timeout,
 		base:       cfg.Transport,
 		log:        cfg.Logger,
+		observe:    cfg.Observe,
 	}
 	if cfg.APIURL != "" {
 		u, err := url.Parse(cfg.APIURL)
@@ -135,9 +145,14 @@ func (c *Client) StartVerification(ctx context.Context, to string, ch auth.Chann
 
 	params := &verify.CreateVerificationParams{}
 	params.SetTo(to).SetChannel(string(ch))
+	began := time.Now()
 	v, err := api.CreateVerification(c.serviceSID, params)
 	if err != nil {
-		return auth.Verification{}, c.fail(ctx, "start", to, err, rt.retryAfter())
+		err = c.fail(ctx, "start", to, err, rt.retryAfter())
+	}
+	c.called("start", began, err)
+	if err != nil {
+		return auth.Verification{}, err
 	}
 	out := auth.Verification{SID: deref(v.Sid)}
 	c.log.InfoContext(ctx, "twilioverify: verification started",
@@ -168,9 +183,14 @@ func (c *Client) CheckVerification(ctx context.Context, sid, code string) (bool,
 
 	params := &verify.CreateVerificationCheckParams{}
 	params.SetVerificationSid(sid).SetCode(code)
+	began := time.Now()
 	v, err := api.CreateVerificationCheck(c.serviceSID, params)
 	if err != nil {
-		return false, c.fail(ctx, "check", "", err, rt.retryAfter())
+		err = c.fail(ctx, "check", "", err, rt.retryAfter())
+	}
+	c.called("check", began, err)
+	if err != nil {
+		return false, err
 	}
 	// valid is deprecated upstream; approved is the only success.
 	status := deref(v.Status)
@@ -189,12 +209,17 @@ func (c *Client) CancelVerification(ctx context.Context, sid string) error {
 	api, rt := c.api(ctx)
 	params := &verify.UpdateVerificationParams{}
 	params.SetStatus("canceled")
-	if _, err := api.UpdateVerification(c.serviceSID, sid, params); err != nil {
-		ve := c.fail(ctx, "cancel", "", err, rt.retryAfter())
-		if verr, ok := ve.(*auth.VerifyError); ok && verr.Kind == auth.VerifyNotFound {
+	began := time.Now()
+	_, err := api.UpdateVerification(c.serviceSID, sid, params)
+	if err != nil {
+		err = c.fail(ctx, "cancel", "", err, rt.retryAfter())
+	}
+	c.called("cancel", began, err)
+	if err != nil {
+		if verr, ok := err.(*auth.VerifyError); ok && verr.Kind == auth.VerifyNotFound {
 			return nil
 		}
-		return ve
+		return err
 	}
 	c.log.InfoContext(ctx, "twilioverify: verification canceled", "sid", sid)
 	return nil
@@ -218,6 +243,13 @@ func (c *Client) api(ctx context.Context) (*verify.ApiService, *callTransport) {
 	// TWILIO_EDGE and TWILIO_REGION from the process environment: config is
 	// parsed once in main, not behind its back.
 	return verify.NewApiService(&client.RequestHandler{Client: rc}), rt
+}
+
+// called reports a request that began at began to Config.Observe.
+func (c *Client) called(op string, began time.Time, err error) {
+	if c.observe != nil {
+		c.observe(op, time.Since(began), err)
+	}
 }
 
 // fail turns a twilio-go error into an *auth.VerifyError and logs it.

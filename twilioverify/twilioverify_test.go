@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -734,5 +735,58 @@ func TestChannels(t *testing.T) {
 	defer srv2.Close()
 	if _, err := newClient(t, srv2.URL, nil).StartVerification(t.Context(), phone, auth.ChannelWhatsApp); err != nil {
 		t.Errorf("StartVerification(whatsapp, with a sender) = %v", err)
+	}
+}
+
+// TestObserve checks what metrics are told of each request: its operation
+// and its error, classified; a malformed code is neither sent nor told.
+func TestObserve(t *testing.T) {
+	type call struct {
+		op   string
+		kind string // "" for no error
+	}
+	var (
+		mu    sync.Mutex
+		calls []call
+	)
+	em, srv := newEmulator(t)
+	c := newClient(t, srv.URL, func(cfg *twilioverify.Config) {
+		cfg.Observe = func(op string, d time.Duration, err error) {
+			if d < 0 {
+				t.Errorf("Observe(%s) with duration %v, want it not negative", op, d)
+			}
+			k := ""
+			if err != nil {
+				var ve *auth.VerifyError
+				if !errors.As(err, &ve) {
+					t.Errorf("Observe(%s) with %T, want *auth.VerifyError", op, err)
+				}
+				k = ve.Kind.String()
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, call{op, k})
+		}
+	})
+	v, code := start(t, c, em, phone)
+	_, _ = c.CheckVerification(t.Context(), v.SID, wrongCode(code))
+	_, _ = c.CheckVerification(t.Context(), v.SID, "12") // malformed: not sent
+	_ = c.CancelVerification(t.Context(), v.SID)
+	if err := c.CancelVerification(t.Context(), v.SID); err != nil {
+		t.Fatalf("CancelVerification(gone) = %v, want nil", err)
+	}
+	em.Fail(phone, emulator.Failure{HTTPStatus: 500})
+	_, _ = c.StartVerification(t.Context(), phone, auth.ChannelSMS)
+
+	want := []call{{"start", ""}, {"check", ""}, {"cancel", ""}, {"cancel", "not found"}, {"start", "unavailable"}}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != len(want) {
+		t.Fatalf("Observe calls = %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Errorf("Observe call %d = %v, want %v", i, calls[i], want[i])
+		}
 	}
 }
