@@ -43,9 +43,13 @@ type operationGuard struct {
 	verdicts                    *lru.Cache[*ast.OperationDefinition, verdict]
 }
 
-// verdict is a refusal's message and code; the zero verdict lets the
-// operation through.
-type verdict struct{ msg, code string }
+// verdict is a refusal's message and code (the zero code lets the
+// operation through), and the operation's root fields for the handler's
+// observer.
+type verdict struct {
+	msg, code string
+	fields    []string
+}
 
 func newOperationGuard(depthLimit, complexityLimit int, introspection bool) *operationGuard {
 	// As many as the query cache holds.
@@ -85,19 +89,30 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql
 func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext) verdict {
 	w := walker{fragments: oc.Doc.Fragments}
 	set := oc.Operation.SelectionSet
-	if w.depth(set, 1) > g.depthLimit {
-		return verdict{"The operation is nested too deeply.", errGuardCode}
+	v := verdict{fields: w.rootFields(set, nil)}
+	switch {
+	case w.depth(set, 1) > g.depthLimit:
+		v.msg, v.code = "The operation is nested too deeply.", errGuardCode
+	case w.countSensitive(set) > 1:
+		v.msg, v.code = "An operation may contain at most one sensitive mutation (register, login, verifyOtp, refreshSession, resendOtp, requestPasswordReset, resetPassword, changePassword, startPhoneChange, confirmPhoneChange, deleteAccount), once.", errGuardCode
+	case !g.introspection && w.introspects(set):
+		v.msg, v.code = "Introspection is disabled.", errGuardCode
+	default:
+		if c := complexity.Calculate(ctx, g.es, oc.Operation, nil); c > g.complexityLimit {
+			v.msg, v.code = fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", c, g.complexityLimit), errComplexityCode
+		}
 	}
-	if n := w.countSensitive(set); n > 1 {
-		return verdict{"An operation may contain at most one sensitive mutation (register, login, verifyOtp, refreshSession, resendOtp, requestPasswordReset, resetPassword, changePassword, startPhoneChange, confirmPhoneChange, deleteAccount), once.", errGuardCode}
+	return v
+}
+
+// rootFields returns the root fields of oc's operation, which must be
+// valid: from the verdict kept for it, or, for an operation the guard did
+// not judge (its variables were refused first), worked out again.
+func (g *operationGuard) rootFields(oc *graphql.OperationContext) []string {
+	if v, ok := g.verdicts.Peek(oc.Operation); ok {
+		return v.fields
 	}
-	if !g.introspection && w.introspects(set) {
-		return verdict{"Introspection is disabled.", errGuardCode}
-	}
-	if c := complexity.Calculate(ctx, g.es, oc.Operation, nil); c > g.complexityLimit {
-		return verdict{fmt.Sprintf("operation has complexity %d, which exceeds the limit of %d", c, g.complexityLimit), errComplexityCode}
-	}
-	return verdict{}
+	return walker{fragments: oc.Doc.Fragments}.rootFields(oc.Operation.SelectionSet, nil)
 }
 
 func guardError(msg string) *gqlerror.Error {

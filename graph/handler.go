@@ -45,6 +45,9 @@ type HandlerConfig struct {
 	TokenLimit      int // parser token limit
 	ComplexityLimit int
 	DepthLimit      int
+
+	// Observer, if set, is told of every operation answered (metrics).
+	Observer OperationObserver
 }
 
 // NewHandler returns the GraphQL endpoint: POST with a JSON body (which
@@ -76,19 +79,23 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Introspection {
 		exec.Use(extension.Introspection{})
 	}
-	exec.Use(newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.Introspection))
+	guard := newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.Introspection)
+	exec.Use(guard)
 	// No recover func: resolvers are generated without panic handlers
 	// (gqlgen.yml: omit_panic_handler), so a panic reaches the edge's one
 	// recoverer, which logs it and answers a coded 500.
 	exec.SetErrorPresenter(errorPresenter(log))
-	return &server{exec: exec}
+	return &server{exec: exec, guard: guard, observer: cfg.Observer, invalid: []string{InvalidField}}
 }
 
 // server serves GraphQL over HTTP itself rather than through gqlgen's
 // transports: the body is decoded once (httpedge has read it), every
 // refusal carries extensions.code, and nothing echoes the request back.
 type server struct {
-	exec *executor.Executor
+	exec     *executor.Executor
+	guard    *operationGuard
+	observer OperationObserver // nil: none
+	invalid  []string          // the fields of an invalid operation
 }
 
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -98,10 +105,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		if !decodeBody(httpedge.Body(r), &params) {
 			httpedge.WriteError(w, http.StatusBadRequest, httpedge.CodeBadRequest, "The request body must be one JSON object with a query.")
+			s.observe(s.invalid, httpedge.CodeBadRequest)
 			return
 		}
 	case http.MethodGet, http.MethodHead:
 		if !s.fromQueryString(w, r, &params) {
+			s.observe(s.invalid, httpedge.CodeBadRequest)
 			return
 		}
 	case http.MethodOptions:
@@ -111,6 +120,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Allow", "GET, POST, OPTIONS")
 		httpedge.WriteError(w, http.StatusMethodNotAllowed, httpedge.CodeBadRequest, "Use POST, or GET for queries.")
+		s.observe(s.invalid, httpedge.CodeBadRequest)
 		return
 	}
 	params.Headers = r.Header
@@ -135,11 +145,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		w.WriteHeader(status)
-		writeResponse(w, s.exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs))
+		resp := s.exec.DispatchError(graphql.WithOperationContext(ctx, oc), errs)
+		writeResponse(w, resp)
+		s.observeOperation(oc, resp)
 		return
 	}
 	responses, ctx := s.exec.DispatchOperation(ctx, oc)
-	writeResponse(w, responses(ctx))
+	resp := responses(ctx)
+	writeResponse(w, resp)
+	s.observeOperation(oc, resp)
 }
 
 var (

@@ -1,6 +1,10 @@
 package graph
 
-import "github.com/vektah/gqlparser/v2/ast"
+import (
+	"slices"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
 
 // walker measures a validated operation, following fragment spreads.
 // Validation has already rejected fragment cycles, so recursion ends.
@@ -72,4 +76,25 @@ func (w walker) introspects(set ast.SelectionSet) bool {
 		}
 	}
 	return false
+}
+
+// rootFields appends to fields the names of the root fields of set that
+// are not in it yet, in order, whatever alias or fragment they hide
+// behind.
+func (w walker) rootFields(set ast.SelectionSet, fields []string) []string {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if !slices.Contains(fields, s.Name) {
+				fields = append(fields, s.Name)
+			}
+		case *ast.InlineFragment:
+			fields = w.rootFields(s.SelectionSet, fields)
+		case *ast.FragmentSpread:
+			if f := w.fragments.ForName(s.Name); f != nil {
+				fields = w.rootFields(f.SelectionSet, fields)
+			}
+		}
+	}
+	return fields
 }
