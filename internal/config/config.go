@@ -71,6 +71,10 @@ type Config struct {
 	HashMaxInFlight int
 	HashMaxWait     time.Duration
 
+	// MetricsAddr (METRICS_ADDR) is the host:port of the Prometheus
+	// metrics listener, separate from the API's; empty: no metrics.
+	MetricsAddr string
+
 	// GCPercent is the garbage collector's target (GOGC), 0 when GOGC is
 	// set in the environment, which the Go runtime then applies itself.
 	GCPercent int
@@ -219,6 +223,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.HashMaxInFlight = p.int("HASH_MAX_IN_FLIGHT", 0, 0, 1024)
 	c.HashMaxWait = p.duration("HASH_MAX_WAIT", 2*time.Second)
+	c.readMetrics(&p)
 	// The live heap of a replica is a few megabytes, so letting the heap
 	// grow to four times it before collecting (Go's default is twice)
 	// costs little memory and saves CPU on every request. An explicit
