@@ -47,6 +47,7 @@ func TestImportDirection(t *testing.T) {
 		{"graph is GraphQL glue: no store implementation or Twilio adapter", under("graph"), anyOf(adapters, under("internal/app"))},
 		{"the Twilio adapter implements auth's interface and knows nothing above it", under("twilioverify"), anyOf(under("graph"), under("store"), under("internal"))},
 		{"the HTTP edge is a leaf", under("internal/httpedge"), anyOf(under("auth"), under("graph"), under("store"), under("twilioverify"))},
+		{"metrics are wired by the composition root only: the rest knows them as hooks", andNot(under(""), anyOf(is("internal/app"), is("internal/metrics"))), under("internal/metrics")},
 		{"only main, the test harness and the benchmark build the app", andNot(anyOf(under("")), anyOf(is(""), under("internal/apptest"), under("internal/bench"))), under("internal/app")},
 	}
 	sc := bufio.NewScanner(bytes.NewReader(out))

@@ -1,7 +1,8 @@
 // Package app is twostep's composition root: New builds the whole server
 // from a validated configuration (store, OTP provider, hash limiter, login
-// service, GraphQL handler, HTTP edge), Handler serves it, Serve runs it on
-// a listener until its context ends, and Close releases it. main and the
+// service, GraphQL handler, HTTP edge, and metrics when METRICS_ADDR is
+// set), Handler serves it, Serve runs it on a listener (and the metrics on
+// theirs) until its context ends, and Close releases it. main and the
 // tests (internal/apptest) build the server the same way, through New;
 // nothing is wired twice.
 package app
@@ -24,6 +25,7 @@ import (
 	"github.com/twostep/twostep/internal/config"
 	"github.com/twostep/twostep/internal/hashlimit"
 	"github.com/twostep/twostep/internal/httpedge"
+	"github.com/twostep/twostep/internal/metrics"
 	"github.com/twostep/twostep/store"
 	"github.com/twostep/twostep/store/sqlstore"
 )
@@ -53,6 +55,9 @@ type App struct {
 	limiter *hashlimit.Limiter
 	handler http.Handler
 	closers []func()
+	// metrics and their listener; nil without METRICS_ADDR.
+	metrics   *metrics.Metrics
+	metricsLn net.Listener
 }
 
 // New builds the server from cfg. It opens (and migrates) the database,
@@ -80,6 +85,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	if cfg.RefreshSecretGenerated {
 		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a random one for this process; sessions die with it (development only)")
 	}
+	if cfg.MetricsAddr != "" {
+		a.metrics = metrics.New()
+	}
 	a.db, err = openStore(ctx, cfg, a.log)
 	if err != nil {
 		return nil, err
@@ -93,7 +101,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		return nil, fmt.Errorf("store: %w", err)
 	}
 
-	otp, stopOTP, err := newOTPVerifier(cfg, a.log, o.Stdout, o.Now)
+	otp, stopOTP, err := newOTPVerifier(cfg, a.log, o.Stdout, o.Now, a.twilioObserver())
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +119,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	if err != nil {
 		return nil, fmt.Errorf("config: PHONE_DEFAULT_REGION: %w", err)
 	}
-	a.limiter = hashlimit.New(hashlimit.Options{MaxInFlight: cfg.HashMaxInFlight, MaxWait: cfg.HashMaxWait})
+	a.limiter = hashlimit.New(hashlimit.Options{MaxInFlight: cfg.HashMaxInFlight, MaxWait: cfg.HashMaxWait, ObserveWait: a.hashWaitObserver()})
 	limits := cfg.Limits
 	a.svc, err = auth.New(auth.Options{
 		Store:       a.db,
@@ -122,6 +130,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		HashLimiter: a.limiter,
 		Limits:      &limits,
 		TestNumbers: cfg.TestNumbers,
+		Observer:    a.authObserver(),
 		RequestInfo: func(ctx context.Context) (string, string) {
 			i := httpedge.FromContext(ctx)
 			return i.ClientIP, i.UserAgent
@@ -152,6 +161,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		}
 	}
 	a.handler = httpedge.New(edge, a.routes())
+	if a.metrics != nil {
+		if err := a.listenMetrics(); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -184,8 +198,9 @@ func (a *App) Store() store.Store { return a.db }
 // HashStats returns the bcrypt limiter's counts.
 func (a *App) HashStats() hashlimit.Stats { return a.limiter.Stats() }
 
-// Serve serves HTTP on ln until ctx ends, runs the janitor meanwhile, and
-// then shuts down gracefully, giving requests in flight up to 15 seconds.
+// Serve serves HTTP on ln until ctx ends, runs the janitor and the metrics
+// listener meanwhile, and then shuts down gracefully, giving requests in
+// flight up to 15 seconds.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := httpedge.NewServer(a.handler, a.cfg.RequestTimeout, a.log)
 	a.log.Info("listening", "addr", ln.Addr().String(), "env", a.cfg.EnvName())
@@ -199,6 +214,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	eventsDone := make(chan struct{})
 	go func() { a.svc.RunEvents(eventsCtx); close(eventsDone) }()
 	defer func() { stopEvents(); <-eventsDone }()
+	// Metrics stay up while requests drain.
+	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+	metricsDone := make(chan struct{})
+	go func() { a.serveMetrics(metricsCtx); close(metricsDone) }()
+	defer func() { stopMetrics(); <-metricsDone }()
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -19,8 +19,9 @@ import (
 // newOTPVerifier returns the Twilio Verify client. Without Twilio settings
 // (development only) it starts the Verify emulator on a loopback port and
 // prints each code it "sends", so the whole flow works with no account and
-// the Twilio code path is the one that runs.
-func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now func() time.Time) (auth.OTPVerifier, func(), error) {
+// the Twilio code path is the one that runs. observe, if set, is told of
+// each request to Twilio (metrics).
+func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now func() time.Time, observe func(string, time.Duration, error)) (auth.OTPVerifier, func(), error) {
 	tc := twilioverify.Config{
 		AccountSID: cfg.TwilioAccountSID,
 		AuthToken:  cfg.TwilioAuthToken,
@@ -28,6 +29,7 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		APIURL:     cfg.TwilioAPIURL,
 		Timeout:    cfg.TwilioTimeout,
 		Logger:     log,
+		Observe:    observe,
 	}
 	stop := func() {}
 	if !cfg.TwilioConfigured() {

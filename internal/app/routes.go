@@ -23,6 +23,7 @@ func (a *App) routes() http.Handler {
 		Auth:          a.svc,
 		Logger:        a.log,
 		Introspection: !a.cfg.Production,
+		Observer:      a.operationObserver(),
 	})))
 	jwks := a.tokens.JWKS()
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
