@@ -115,7 +115,7 @@ func TestMetrics(t *testing.T) {
 	}
 	// The stock collectors: the pools (SQLite: a writer and a reader),
 	// the Go runtime, the process.
-	for _, s := range []string{`go_sql_max_open_connections{db_name="writer"}`, `go_sql_max_open_connections{db_name="reader"}`, "go_goroutines", "process_cpu_seconds_total"} {
+	for _, s := range []string{`twostep_go_sql_max_open_connections{db_name="writer"}`, `twostep_go_sql_max_open_connections{db_name="reader"}`, "twostep_go_goroutines", "twostep_process_cpu_seconds_total"} {
 		if _, ok := series[s]; !ok {
 			t.Errorf("no series %s", s)
 		}

@@ -28,7 +28,8 @@ import (
 // Metrics holds twostep's metrics. Create it with New; it is safe for
 // concurrent use.
 type Metrics struct {
-	reg *prometheus.Registry
+	reg   *prometheus.Registry
+	stock prometheus.Registerer // reg, prefixing the stock collectors' names
 
 	operations    *prometheus.CounterVec
 	logins        *prometheus.CounterVec
@@ -80,9 +81,15 @@ func New() *Metrics {
 			Buckets: []float64{0, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
 	}
-	m.reg.MustRegister(
+	// The stock collectors too carry the twostep_ prefix (twostep_go_*,
+	// twostep_process_*, twostep_go_sql_*): every name this listener
+	// serves is twostep's.
+	m.stock = prometheus.WrapRegistererWithPrefix("twostep_", m.reg)
+	m.stock.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	m.reg.MustRegister(
 		m.operations, m.logins, m.codeChecks, m.sends, m.limitHits, m.eventsDropped, m.twilio, m.hashWait,
 	)
 	// Series that exist from the start make rate() and increase() right
@@ -145,7 +152,7 @@ func twilioOutcome(err error) string {
 	switch ve.Kind {
 	case auth.VerifyNotFound:
 		return "not_found"
-	case auth.VerifyRateLimited:
+	case auth.VerifyRateLimited, auth.VerifyExhausted:
 		return "rate_limited"
 	case auth.VerifyChannelUnavailable:
 		return "channel_unavailable"
@@ -169,7 +176,7 @@ func (m *Metrics) WatchHashLimiter(stats func() hashlimit.Stats) error {
 // WatchDB reports db's pool statistics (database/sql's DBStats) under the
 // label db_name=name. It returns an error if name is watched already.
 func (m *Metrics) WatchDB(name string, db *sql.DB) error {
-	if err := m.reg.Register(collectors.NewDBStatsCollector(db, name)); err != nil {
+	if err := m.stock.Register(collectors.NewDBStatsCollector(db, name)); err != nil {
 		return fmt.Errorf("metrics: watch database pool %s: %w", name, err)
 	}
 	return nil

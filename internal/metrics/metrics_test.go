@@ -220,8 +220,8 @@ func TestWatchDB(t *testing.T) {
 	if err := m.WatchDB("reader", db); err == nil {
 		t.Error("WatchDB(reader) twice = nil, want an error")
 	}
-	if got := count(t, m, "go_sql_max_open_connections", map[string]string{"db_name": "reader"}); got != 7 {
-		t.Errorf("go_sql_max_open_connections{db_name=reader} = %v, want 7", got)
+	if got := count(t, m, "twostep_go_sql_max_open_connections", map[string]string{"db_name": "reader"}); got != 7 {
+		t.Errorf("twostep_go_sql_max_open_connections{db_name=reader} = %v, want 7", got)
 	}
 }
 
@@ -238,8 +238,8 @@ func TestHandler(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	for _, want := range []string{
 		`twostep_graphql_operations_total{code="OK",field="me"} 1`,
-		"go_goroutines ",
-		"process_cpu_seconds_total ",
+		"twostep_go_goroutines ",
+		"twostep_process_cpu_seconds_total ",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET /metrics = %d, want %q in\n%s", resp.StatusCode, want, body)
