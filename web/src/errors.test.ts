@@ -38,6 +38,11 @@ describe('problemsOf', () => {
       want: [{ code: 'INVALID_CREDENTIALS', message: 'The email or password is wrong.' }],
     },
     {
+      name: 'a password asked again is wrong at its field',
+      error: graphQLErrors({ message: 'The password is incorrect.', extensions: { code: 'INVALID_CREDENTIALS', field: 'currentPassword' } }),
+      want: [{ code: 'INVALID_CREDENTIALS', field: 'currentPassword', message: 'That password is wrong.' }],
+    },
+    {
       name: 'a database outage is not an error on our side',
       error: graphQLErrors({ message: 'x', extensions: { code: 'SERVICE_UNAVAILABLE' } }),
       want: [{ code: 'SERVICE_UNAVAILABLE', message: 'The service is briefly unavailable. Try again in a moment.' }],
@@ -156,6 +161,13 @@ describe('splitByField', () => {
     const problems = problemsOf(graphQLErrors({ message: 'x', extensions: { code: 'PHONE_TAKEN', field: 'phone' } }));
     const got = splitByField(problems, ['email', 'password', 'phone']);
     expect(got.fieldErrors).toEqual({ phone: 'This phone number belongs to another account. Use another number.' });
+    expect(got.formProblem).toBeNull();
+  });
+
+  it('puts INVALID_CREDENTIALS at the password field it names', () => {
+    const problems = problemsOf(graphQLErrors({ message: 'x', extensions: { code: 'INVALID_CREDENTIALS', field: 'password' } }));
+    const got = splitByField(problems, ['newPhone', 'password']);
+    expect(got.fieldErrors).toEqual({ password: 'That password is wrong.' });
     expect(got.formProblem).toBeNull();
   });
 

@@ -18,7 +18,7 @@ export interface Problem {
   retryAfter?: number;
 }
 
-type Details = Pick<Problem, 'attemptsLeft' | 'retryAfter'>;
+type Details = Pick<Problem, 'field' | 'attemptsLeft' | 'retryAfter'>;
 
 const ourSide = 'Something went wrong on our side. Try again.';
 
@@ -29,7 +29,9 @@ const messages = {
   BAD_USER_INPUT: 'Check this value.',
   EMAIL_TAKEN: 'An account with this email already exists. Sign in instead, or use another email.',
   PHONE_TAKEN: 'This phone number belongs to another account. Use another number.',
-  INVALID_CREDENTIALS: 'The email or password is wrong.',
+  // With a field, a signed-in person's password asked again (currentPassword,
+  // password); without one, a sign-in, where the email may be the wrong part.
+  INVALID_CREDENTIALS: ({ field }) => (field === undefined ? 'The email or password is wrong.' : 'That password is wrong.'),
   INVALID_OTP: ({ attemptsLeft }) => {
     if (attemptsLeft === undefined) return 'That code is wrong.';
     if (attemptsLeft === 0) return 'That code is wrong, and there are no attempts left.';

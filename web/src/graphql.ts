@@ -1,6 +1,6 @@
 // The operations this app sends, typed by hand from ../schema.graphqls.
 //
-// A handful of small operations do not pay for a code generator;
+// These small operations do not pay for a code generator;
 // graphql.test.ts validates each one against the schema so a rename there
 // fails a test here.
 import { gql, type TypedDocumentNode } from '@apollo/client';
@@ -28,9 +28,14 @@ export const REGISTER: TypedDocumentNode<
   }
 `;
 
+/** otpChannels are how a code can be sent: a text message, a voice call reading it out, or WhatsApp. */
+export const otpChannels = ['SMS', 'CALL', 'WHATSAPP'] as const;
+export type OtpChannel = (typeof otpChannels)[number];
+
 export interface LoginPayload {
   mfaToken: string;
-  channel: 'SMS';
+  /** How this code went out. */
+  channel: OtpChannel;
   /** Masked, e.g. +1******4567. */
   sentTo: string;
   /** RFC 3339; when the code and the mfaToken stop working. */
@@ -39,10 +44,28 @@ export interface LoginPayload {
 
 export const LOGIN: TypedDocumentNode<
   { login: LoginPayload },
-  { input: { email: string; password: string } }
+  { input: { email: string; password: string; channel?: OtpChannel } }
 > = gql`
   mutation Login($input: LoginInput!) {
     login(input: $input) {
+      mfaToken
+      channel
+      sentTo
+      expiresAt
+    }
+  }
+`;
+
+/**
+ * RESEND_OTP sends a login's code again, the same code, through channel.
+ * The login's expiresAt and attempts stay as they were.
+ */
+export const RESEND_OTP: TypedDocumentNode<
+  { resendOtp: LoginPayload },
+  { input: { mfaToken: string; channel: OtpChannel } }
+> = gql`
+  mutation ResendOtp($input: ResendOtpInput!) {
+    resendOtp(input: $input) {
       mfaToken
       channel
       sentTo
@@ -156,9 +179,113 @@ export const ME: TypedDocumentNode<{ me: User }, Record<string, never>> = gql`
   }
 `;
 
+/** PasswordReset is requestPasswordReset's answer, the same for every email. */
+export interface PasswordReset {
+  /** Opaque and single-use, for resetPassword. */
+  resetToken: string;
+  /** RFC 3339; when the code and the resetToken stop working. */
+  expiresAt: string;
+}
+
+export const REQUEST_PASSWORD_RESET: TypedDocumentNode<
+  { requestPasswordReset: PasswordReset },
+  { input: { email: string } }
+> = gql`
+  mutation RequestPasswordReset($input: RequestPasswordResetInput!) {
+    requestPasswordReset(input: $input) {
+      resetToken
+      expiresAt
+    }
+  }
+`;
+
+export const RESET_PASSWORD: TypedDocumentNode<
+  { resetPassword: { ok: boolean } },
+  { input: { resetToken: string; code: string; newPassword: string } }
+> = gql`
+  mutation ResetPassword($input: ResetPasswordInput!) {
+    resetPassword(input: $input) {
+      ok
+    }
+  }
+`;
+
+export const CHANGE_PASSWORD: TypedDocumentNode<
+  { changePassword: { user: User } },
+  { input: { currentPassword: string; newPassword: string } }
+> = gql`
+  mutation ChangePassword($input: ChangePasswordInput!) {
+    changePassword(input: $input) {
+      user {
+        id
+        email
+        phone
+        phoneVerified
+        createdAt
+      }
+    }
+  }
+`;
+
+/** PhoneChange is startPhoneChange's answer: a code is on its way to the new number. */
+export interface PhoneChange {
+  /** Opaque and single-use, for confirmPhoneChange. */
+  changeToken: string;
+  /** The new number, masked. */
+  sentTo: string;
+  /** RFC 3339. */
+  expiresAt: string;
+}
+
+export const START_PHONE_CHANGE: TypedDocumentNode<
+  { startPhoneChange: PhoneChange },
+  { input: { newPhone: string; password: string } }
+> = gql`
+  mutation StartPhoneChange($input: StartPhoneChangeInput!) {
+    startPhoneChange(input: $input) {
+      changeToken
+      sentTo
+      expiresAt
+    }
+  }
+`;
+
+export const CONFIRM_PHONE_CHANGE: TypedDocumentNode<
+  { confirmPhoneChange: { user: User } },
+  { input: { changeToken: string; code: string } }
+> = gql`
+  mutation ConfirmPhoneChange($input: ConfirmPhoneChangeInput!) {
+    confirmPhoneChange(input: $input) {
+      user {
+        id
+        email
+        phone
+        phoneVerified
+        createdAt
+      }
+    }
+  }
+`;
+
+export const DELETE_ACCOUNT: TypedDocumentNode<{ deleteAccount: { ok: boolean } }, { input: { password: string } }> = gql`
+  mutation DeleteAccount($input: DeleteAccountInput!) {
+    deleteAccount(input: $input) {
+      ok
+    }
+  }
+`;
+
 /**
  * anonymousOperations are the operations sent without an access token; every
  * other one needs a session, so the Apollo link refreshes before sending it
  * when needed. graphql.test.ts checks this list against @auth in the schema.
  */
-export const anonymousOperations: ReadonlySet<string> = new Set(['Register', 'Login', 'VerifyOtp', 'RefreshSession']);
+export const anonymousOperations: ReadonlySet<string> = new Set([
+  'Register',
+  'Login',
+  'VerifyOtp',
+  'ResendOtp',
+  'RefreshSession',
+  'RequestPasswordReset',
+  'ResetPassword',
+]);
