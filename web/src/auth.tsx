@@ -24,13 +24,16 @@ import type { Refresher } from './refresh';
 import type { EndReason, SessionStatus, SessionStore } from './session';
 
 /** Challenge is a login step that is waiting for its code. */
-export type Challenge = Pick<LoginPayload, 'mfaToken' | 'sentTo' | 'expiresAt'> & {
+export type Challenge = Pick<LoginPayload, 'mfaToken' | 'channel' | 'sentTo' | 'expiresAt'> & {
   /** So that starting over does not mean typing it again. */
   email: string;
+  /** When the code last went out, by this browser's clock (ms): the resend cooldown counts from it. */
+  sentAt: number;
 };
 
 interface Auth {
   challenge: Challenge | null;
+  /** Start the code step, or update it after the code was sent again. */
   startChallenge(c: Challenge): void;
   endChallenge(): void;
   /** signedOut, restoring (a stored session whose first refresh is pending) or signedIn. */
@@ -90,7 +93,16 @@ export function AuthProvider({ session, refresher, children }: { session: Sessio
 
   const endChallenge = useCallback(() => setChallenge(null), []);
   const value = useMemo<Auth>(
-    () => ({ challenge, startChallenge: setChallenge, endChallenge, status, ended, signingOut, signIn, signOut }),
+    () => ({
+      challenge,
+      startChallenge: setChallenge,
+      endChallenge,
+      status,
+      ended,
+      signingOut,
+      signIn,
+      signOut,
+    }),
     [challenge, endChallenge, status, ended, signingOut, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;

@@ -1,6 +1,6 @@
 // Test helpers: the real app (real links, real router) against a fake /graphql.
 import { ApolloProvider } from '@apollo/client/react';
-import { configure, render } from '@testing-library/react';
+import { configure, fireEvent, render, screen } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
 import { createApolloClient, type ClientOptions } from './apollo';
 import { App } from './App';
@@ -92,4 +92,41 @@ export function memoryStorage(): TokenStorage & { items: Map<string, string> } {
     setItem: (k, v) => void items.set(k, v),
     removeItem: (k) => void items.delete(k),
   };
+}
+
+/** user is the account the fake servers answer me with. */
+export const user = {
+  __typename: 'User',
+  id: 'u1',
+  email: 'ada@example.com',
+  phone: '+14155550123',
+  phoneVerified: true,
+  createdAt: '2026-01-02T03:04:05Z',
+};
+
+/** signedIn is a session that has just signed in, its refresh token in storage. */
+export function signedIn(storage: TokenStorage = memoryStorage()): SessionStore {
+  const session = createSessionStore(storage);
+  session.save(tokens(1));
+  return session;
+}
+
+/** type fills the field labelled label, as a person typing would. */
+export function type(label: RegExp | string, value: string) {
+  fireEvent.change(screen.getByLabelText(label), { target: { value } });
+}
+
+/** press clicks the button named name. */
+export function press(name: RegExp | string) {
+  fireEvent.click(screen.getByRole('button', { name }));
+}
+
+/**
+ * webStorageText is everything the page's own Web Storage holds, for checks
+ * that a token never lands there (the session store in these tests is given
+ * a storage of its own).
+ */
+export function webStorageText(): string {
+  const dump = (s: Storage) => Object.fromEntries(Array.from({ length: s.length }, (_, i) => [s.key(i), s.getItem(s.key(i) ?? '')]));
+  return JSON.stringify({ local: dump(localStorage), session: dump(sessionStorage) });
 }

@@ -66,6 +66,29 @@ export function Field({ id, label, hint, error, inputRef, ...input }: FieldProps
 }
 
 /**
+ * CodeField is the field for a one-time code: autocomplete="one-time-code"
+ * lets iOS and Android offer the code from the SMS, inputmode="numeric" opens
+ * a number pad, and it takes focus on arrival, since typing the code is the
+ * one thing to do on a page that has one.
+ */
+export function CodeField(props: Omit<FieldProps, 'id' | 'label'> & { id?: string; label?: string }) {
+  return (
+    <Field
+      id="code"
+      label="Code"
+      autoFocus
+      autoComplete="one-time-code"
+      inputMode="numeric"
+      pattern="[0-9]*"
+      maxLength={12}
+      required
+      className="code-input"
+      {...props}
+    />
+  );
+}
+
+/**
  * FormAlert shows a problem that belongs to no single field. role="alert"
  * makes screen readers read it out as soon as it appears; it is always in
  * the DOM because some only watch regions that existed before the change.
@@ -123,6 +146,39 @@ export function useSecondsLeft(until: number | null): number | null {
     return () => clearInterval(timer);
   }, [until]);
   return until === null ? null : Math.max(0, Math.ceil((until - Date.now()) / 1000));
+}
+
+/**
+ * useExpiry counts down to an RFC 3339 time from the server, such as a
+ * code's expiresAt; null if it cannot be read. The browser's clock may
+ * differ from the server's, so this is a guide: forms stay usable and the
+ * server has the last word.
+ */
+export function useExpiry(iso: string): number | null {
+  const at = Date.parse(iso);
+  return useSecondsLeft(Number.isNaN(at) ? null : at);
+}
+
+/**
+ * CodeExpiry says how long a code still works (a role="timer", which screen
+ * readers do not read out every second) and, once it has expired, what to
+ * do instead, in a status region so that news is heard.
+ */
+export function CodeExpiry({ secondsLeft, children }: { secondsLeft: number | null; children: ReactNode }) {
+  return (
+    <>
+      {secondsLeft !== null && secondsLeft > 0 && (
+        <p>
+          It works for{' '}
+          <span role="timer" id="code-expiry">
+            {formatClock(secondsLeft)}
+          </span>{' '}
+          more.
+        </p>
+      )}
+      <div role="status">{secondsLeft === 0 && <p className="notice">{children}</p>}</div>
+    </>
+  );
 }
 
 /** formatClock writes seconds as m:ss, the way a countdown usually looks. */

@@ -39,8 +39,8 @@ export function Login() {
       const email = values.email.trim();
       const { data } = await login({ variables: { input: { email, password: values.password } } });
       if (!data) throw new Error('login: no data');
-      const { mfaToken, sentTo, expiresAt } = data.login;
-      startChallenge({ mfaToken, sentTo, expiresAt, email });
+      const { mfaToken, channel, sentTo, expiresAt } = data.login;
+      startChallenge({ mfaToken, channel, sentTo, expiresAt, email, sentAt: Date.now() });
       navigate('/verify');
     } catch (err) {
       const split = splitByField(problemsOf(err), fields);

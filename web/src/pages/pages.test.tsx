@@ -1,22 +1,29 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createSessionStore, refreshTokenKey, type TokenStorage } from '../session';
-import { fakeServer, gqlError, memoryStorage, refreshed, renderApp, tokens, type Handler, type Reply } from '../testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createSessionStore, refreshTokenKey } from '../session';
+import {
+  fakeServer,
+  gqlError,
+  memoryStorage,
+  press,
+  refreshed,
+  renderApp,
+  signedIn,
+  tokens,
+  type,
+  user,
+  webStorageText,
+  type Handler,
+  type Reply,
+} from '../testing';
 
 afterEach(() => {
   cleanup();
+  vi.useRealTimers();
   localStorage.clear();
+  sessionStorage.clear();
 });
-
-const user = {
-  __typename: 'User',
-  id: 'u1',
-  email: 'ada@example.com',
-  phone: '+14155550123',
-  phoneVerified: true,
-  createdAt: '2026-01-02T03:04:05Z',
-};
 
 const challenge: Reply = {
   data: {
@@ -29,14 +36,6 @@ const challenge: Reply = {
     },
   },
 };
-
-function type(label: RegExp | string, value: string) {
-  fireEvent.change(screen.getByLabelText(label), { target: { value } });
-}
-
-function press(name: RegExp | string) {
-  fireEvent.click(screen.getByRole('button', { name }));
-}
 
 /** signInThroughLogin drives the password step so tests start on the code page. */
 async function toCodePage(handlers: Parameters<typeof fakeServer>[0]) {
@@ -141,20 +140,24 @@ describe('Login', () => {
 describe('Verify', () => {
   it('shows where the code went, a countdown, and a one-time-code numeric field', async () => {
     await toCodePage({});
-    expect(screen.getByText('+1******0123')).toBeTruthy();
-    expect(screen.getByRole('timer').textContent).toMatch(/^(10:00|9:5\d)$/);
+    expect(screen.getByText('+1******0123').closest('p')?.textContent).toBe('We sent a code by text message to +1******0123.');
+    expect(document.getElementById('code-expiry')?.textContent).toMatch(/^(10:00|9:5\d)$/);
+    expect(document.getElementById('code-expiry')?.getAttribute('role')).toBe('timer');
     const code = screen.getByLabelText('Code');
     expect(code.getAttribute('autocomplete')).toBe('one-time-code');
     expect(code.getAttribute('inputmode')).toBe('numeric');
     expect(document.activeElement).toBe(code);
   });
 
-  it('shows attemptsLeft after a wrong code and clears the field', async () => {
+  it('shows attemptsLeft after a wrong code and keeps the code, selected, to fix', async () => {
     const { server } = await toCodePage({ VerifyOtp: () => gqlError('INVALID_OTP', { attemptsLeft: 4 }) });
     type('Code', '000 000');
     press('Verify');
     expect(await screen.findByText('That code is wrong. You have 4 attempts left.')).toHaveProperty('id', 'code-error');
-    expect(screen.getByLabelText('Code')).toHaveProperty('value', '');
+    const code = screen.getByLabelText<HTMLInputElement>('Code');
+    expect(code.value).toBe('000 000');
+    expect(document.activeElement).toBe(code);
+    expect([code.selectionStart, code.selectionEnd]).toEqual([0, 7]);
     expect(server.requests.at(-1)?.variables).toEqual({ input: { mfaToken: 'mfa-1', code: '000000' } });
   });
 
@@ -174,6 +177,89 @@ describe('Verify', () => {
     press('Verify');
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toMatch(notice);
+  });
+
+  describe('sending the code again', () => {
+    // Fake timers that also move on by themselves, so that Apollo and the
+    // testing library's own waits still work.
+    beforeEach(() => {
+      vi.useFakeTimers({ shouldAdvanceTime: true });
+    });
+
+    /** elapse moves the clock on by ms, running what falls due, effects scheduled meanwhile included. */
+    async function elapse(ms: number) {
+      await act(() => vi.advanceTimersByTimeAsync(ms));
+    }
+
+    /** resent is resendOtp's answer for channel. */
+    function resent(channel: string): Reply {
+      const { login } = challenge.data as { login: Record<string, unknown> };
+      return { data: { resendOtp: { ...login, channel } } };
+    }
+
+    function resendButtons() {
+      return [screen.getByRole('button', { name: 'Send the code again' }), screen.getByRole('button', { name: 'Call me instead' })];
+    }
+
+    it('waits 30 seconds after a send, counting down, then calls with the same code', async () => {
+      const { server } = await toCodePage({ ResendOtp: (v) => resent((v.input as { channel: string }).channel) });
+      type('Code', '12');
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(30|29)$/);
+      for (const b of resendButtons()) {
+        expect(b.getAttribute('aria-disabled')).toBe('true');
+        expect(b.getAttribute('aria-describedby')).toBe('resend-note');
+        fireEvent.click(b);
+      }
+      expect(server.requests.map((r) => r.operationName)).toEqual(['Login']);
+
+      await elapse(10_000);
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(20|19)$/);
+      await elapse(20_000);
+      expect(document.getElementById('resend-wait')).toBeNull();
+      expect(resendButtons().map((b) => b.getAttribute('aria-disabled'))).toEqual([null, null]);
+
+      press('Call me instead');
+      expect(await screen.findByText('We are calling you now. It is the same code as before.')).toBeTruthy();
+      expect(screen.getByText('+1******0123').closest('p')?.textContent).toBe('We called +1******0123 to read out a code.');
+      expect(server.requests.at(-1)?.variables).toEqual({ input: { mfaToken: 'mfa-1', channel: 'CALL' } });
+      expect(server.requests.at(-1)?.headers.get('authorization')).toBeNull();
+      // The wait starts again from this send, and what was typed stays.
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(30|29)$/);
+      expect(screen.getByRole('button', { name: 'Call me again' }).getAttribute('aria-disabled')).toBe('true');
+      expect(screen.getByLabelText('Code')).toHaveProperty('value', '12');
+      expect(webStorageText()).not.toContain('mfa-1');
+    });
+
+    it('counts down the wait of a RATE_LIMITED answer', async () => {
+      const { server } = await toCodePage({ ResendOtp: () => gqlError('RATE_LIMITED', { retryAfter: 45 }) });
+      await elapse(30_000);
+      press('Send the code again');
+      await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 45 seconds.'));
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(45|44)$/);
+      fireEvent.click(screen.getByRole('button', { name: 'Send the code again' }));
+      expect(server.requests.filter((r) => r.operationName === 'ResendOtp')).toHaveLength(1);
+      // The code can still be checked meanwhile.
+      expect(screen.getByRole('button', { name: 'Verify' }).getAttribute('aria-disabled')).toBeNull();
+      await elapse(45_000);
+      expect(document.getElementById('resend-wait')).toBeNull();
+    });
+
+    it('says so when the code cannot be sent that way', async () => {
+      await toCodePage({ ResendOtp: () => gqlError('OTP_DELIVERY_FAILED') });
+      await elapse(30_000);
+      press('Call me instead');
+      await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not send the code/));
+      expect(screen.getByText('+1******0123').closest('p')?.textContent).toMatch(/^We sent a code by text message/);
+    });
+
+    it('sends the person back to sign in when the login is over', async () => {
+      await toCodePage({ ResendOtp: () => gqlError('MFA_TOKEN_INVALID') });
+      await elapse(30_000);
+      press('Send the code again');
+      await screen.findByRole('heading', { name: 'Sign in' });
+      expect(screen.getByRole('status').textContent).toMatch(/expired or was already used/);
+      expect(screen.getByLabelText('Email')).toHaveProperty('value', 'ada@example.com');
+    });
   });
 
   it('sends the person to sign in when there is no challenge (a reload)', async () => {
@@ -199,13 +285,6 @@ describe('Verify', () => {
     expect(server.requests.find((r) => r.operationName === 'Login')?.headers.get('authorization')).toBeNull();
   });
 });
-
-/** signedIn is a session that has just signed in, its refresh token in storage. */
-function signedIn(storage: TokenStorage = memoryStorage()) {
-  const session = createSessionStore(storage);
-  session.save(tokens(1));
-  return session;
-}
 
 /** stored is a session found in storage on start-up: a refresh token and no access token. */
 function stored(storage = memoryStorage()) {
