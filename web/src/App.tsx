@@ -1,6 +1,8 @@
 import { Link, Navigate, Route, Routes } from 'react-router';
+import { ForgotPassword } from './pages/ForgotPassword';
 import { Login } from './pages/Login';
 import { Register } from './pages/Register';
+import { ResetPassword } from './pages/ResetPassword';
 import { Sessions } from './pages/Sessions';
 import { Verify } from './pages/Verify';
 import { Welcome } from './pages/Welcome';
@@ -18,6 +20,8 @@ export function App() {
         <Route path="/register" element={<Register />} />
         <Route path="/login" element={<Login />} />
         <Route path="/verify" element={<Verify />} />
+        <Route path="/forgot-password" element={<ForgotPassword />} />
+        <Route path="/reset-password" element={<ResetPassword />} />
         <Route path="/welcome" element={<Welcome />} />
         <Route path="/sessions" element={<Sessions />} />
         <Route path="*" element={<NotFound />} />

@@ -1,8 +1,9 @@
 // Who is signing in, and who is signed in.
 //
-// The login step's mfaToken is kept in React state only: it is needed for
-// one screen, so it is never written to storage or the URL, and a reload
-// drops it (the person signs in again and gets a new code). The session's
+// The login step's mfaToken, and a password reset's resetToken, are kept in
+// React state only: each is needed for one screen, so it is never written to
+// storage or the URL, and a reload drops it (the person starts that step
+// again and gets a new code). The session's
 // tokens go to the SessionStore (access token in memory, refresh token in
 // localStorage), which lives outside React; its status is read with
 // useSyncExternalStore, so a session that ends anywhere (a refresh the
@@ -19,7 +20,7 @@ import {
   useSyncExternalStore,
   type ReactNode,
 } from 'react';
-import { LOGOUT, type LoginPayload, type Tokens } from './graphql';
+import { LOGOUT, type LoginPayload, type PasswordReset, type Tokens } from './graphql';
 import type { Refresher } from './refresh';
 import type { EndReason, SessionStatus, SessionStore } from './session';
 
@@ -31,11 +32,20 @@ export type Challenge = Pick<LoginPayload, 'mfaToken' | 'channel' | 'sentTo' | '
   sentAt: number;
 };
 
+/** Reset is a password reset waiting for its code and the new password. */
+export type Reset = PasswordReset & {
+  /** Shown on the code page, and kept for starting over. */
+  email: string;
+};
+
 interface Auth {
   challenge: Challenge | null;
   /** Start the code step, or update it after the code was sent again. */
   startChallenge(c: Challenge): void;
   endChallenge(): void;
+  reset: Reset | null;
+  startReset(r: Reset): void;
+  endReset(): void;
   /** signedOut, restoring (a stored session whose first refresh is pending) or signedIn. */
   status: SessionStatus;
   /** Why the last session ended, while signed out. */
@@ -57,6 +67,7 @@ const AuthContext = createContext<Auth | null>(null);
 export function AuthProvider({ session, refresher, children }: { session: SessionStore; refresher: Refresher; children: ReactNode }) {
   const client = useApolloClient();
   const [challenge, setChallenge] = useState<Challenge | null>(null);
+  const [reset, setReset] = useState<Reset | null>(null);
   const [signingOut, setSigningOut] = useState(false);
   const { status, ended } = useSyncExternalStore(session.subscribe, session.snapshot);
 
@@ -92,18 +103,22 @@ export function AuthProvider({ session, refresher, children }: { session: Sessio
   }, [session, client]);
 
   const endChallenge = useCallback(() => setChallenge(null), []);
+  const endReset = useCallback(() => setReset(null), []);
   const value = useMemo<Auth>(
     () => ({
       challenge,
       startChallenge: setChallenge,
       endChallenge,
+      reset,
+      startReset: setReset,
+      endReset,
       status,
       ended,
       signingOut,
       signIn,
       signOut,
     }),
-    [challenge, endChallenge, status, ended, signingOut, signIn, signOut],
+    [challenge, endChallenge, reset, endReset, status, ended, signingOut, signIn, signOut],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

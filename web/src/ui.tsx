@@ -89,6 +89,24 @@ export function CodeField(props: Omit<FieldProps, 'id' | 'label'> & { id?: strin
 }
 
 /**
+ * NewPasswordField is where a password is chosen (registration, a reset, a
+ * change), so each says the same about the rules and lets password managers
+ * offer a strong one. The rules themselves are the server's: its answer is
+ * shown at the field.
+ */
+export function NewPasswordField(props: Omit<FieldProps, 'type' | 'hint' | 'autoComplete'>) {
+  return (
+    <Field
+      type="password"
+      autoComplete="new-password"
+      required
+      hint="At least 8 characters. A few unrelated words are easy to remember and hard to guess."
+      {...props}
+    />
+  );
+}
+
+/**
  * FormAlert shows a problem that belongs to no single field. role="alert"
  * makes screen readers read it out as soon as it appears; it is always in
  * the DOM because some only watch regions that existed before the change.

@@ -12,21 +12,25 @@ type FieldName = (typeof fields)[number];
 
 /**
  * Login is the password step. Success sends a code by SMS and moves on to
- * the code step with the challenge held in memory (see auth.tsx).
+ * the code step with the challenge held in memory (see auth.tsx). A
+ * finished password reset lands here too, with its notice.
  */
 export function Login() {
   const navigate = useNavigate();
   const state = useLocation().state as NavState | null;
-  const { startChallenge, endChallenge } = useAuth();
+  const { startChallenge, endChallenge, endReset } = useAuth();
   const [login, { loading }] = useMutation(LOGIN);
   const [values, setValues] = useState<Record<FieldName, string>>({ email: state?.email ?? '', password: '' });
   const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
   const [formProblem, setFormProblem] = useState<Problem | null>(null);
   const gate = useRetryGate();
 
-  // Back on the password step, any earlier code step is over: its mfaToken
-  // must not outlive the one screen it was for.
-  useEffect(() => endChallenge(), [endChallenge]);
+  // Back on the password step, any earlier code step or password reset is
+  // over: its token must not outlive the one screen it was for.
+  useEffect(() => {
+    endChallenge();
+    endReset();
+  }, [endChallenge, endReset]);
 
   const set = (name: FieldName) => (e: { target: { value: string } }) => setValues({ ...values, [name]: e.target.value });
 
@@ -82,6 +86,11 @@ export function Login() {
         />
         <SubmitButton label="Sign in" busyLabel="Sending code…" busy={loading} waitSeconds={gate.secondsLeft} />
       </form>
+      <p>
+        <Link to="/forgot-password" state={{ email: values.email.trim() } satisfies NavState}>
+          Forgot password?
+        </Link>
+      </p>
       <p>
         New here? <Link to="/register">Create an account</Link>
       </p>

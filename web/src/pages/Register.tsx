@@ -4,7 +4,7 @@ import { Link, useNavigate } from 'react-router';
 import { problemsOf, splitByField, type Problem } from '../errors';
 import { REGISTER } from '../graphql';
 import { normalizePhone } from '../input';
-import { Field, FormAlert, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
 
 const fields = ['email', 'password', 'phone'] as const;
 type FieldName = (typeof fields)[number];
@@ -59,13 +59,9 @@ export function Register() {
           onChange={set('email')}
           error={fieldErrors.email}
         />
-        <Field
+        <NewPasswordField
           id="password"
           label="Password"
-          type="password"
-          autoComplete="new-password"
-          required
-          hint="At least 8 characters. A few unrelated words are easy to remember and hard to guess."
           value={values.password}
           onChange={set('password')}
           error={fieldErrors.password}
