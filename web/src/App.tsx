@@ -1,4 +1,8 @@
 import { Link, Navigate, Route, Routes } from 'react-router';
+import { Account } from './pages/Account';
+import { ChangePassword } from './pages/ChangePassword';
+import { ChangePhone } from './pages/ChangePhone';
+import { DeleteAccount } from './pages/DeleteAccount';
 import { ForgotPassword } from './pages/ForgotPassword';
 import { Login } from './pages/Login';
 import { Register } from './pages/Register';
@@ -24,6 +28,10 @@ export function App() {
         <Route path="/reset-password" element={<ResetPassword />} />
         <Route path="/welcome" element={<Welcome />} />
         <Route path="/sessions" element={<Sessions />} />
+        <Route path="/account" element={<Account />} />
+        <Route path="/account/password" element={<ChangePassword />} />
+        <Route path="/account/phone" element={<ChangePhone />} />
+        <Route path="/account/delete" element={<DeleteAccount />} />
         <Route path="*" element={<NotFound />} />
       </Routes>
     </>

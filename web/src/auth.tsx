@@ -56,6 +56,8 @@ interface Auth {
   signIn(tokens: Tokens): void;
   /** End the session on the server (waiting a few seconds at most), then forget it here. */
   signOut(): Promise<void>;
+  /** Forget the session of an account the server has just deleted (there is nothing left to log out of). */
+  accountDeleted(): void;
 }
 
 // Sign-out must not hang on a server that does not answer: the local
@@ -102,6 +104,8 @@ export function AuthProvider({ session, refresher, children }: { session: Sessio
     session.clear('signOut');
   }, [session, client]);
 
+  const accountDeleted = useCallback(() => session.clear('accountDeleted'), [session]);
+
   const endChallenge = useCallback(() => setChallenge(null), []);
   const endReset = useCallback(() => setReset(null), []);
   const value = useMemo<Auth>(
@@ -117,8 +121,9 @@ export function AuthProvider({ session, refresher, children }: { session: Sessio
       signingOut,
       signIn,
       signOut,
+      accountDeleted,
     }),
-    [challenge, endChallenge, reset, endReset, status, ended, signingOut, signIn, signOut],
+    [challenge, endChallenge, reset, endReset, status, ended, signingOut, signIn, signOut, accountDeleted],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -24,9 +24,10 @@ export type SessionStatus = 'signedOut' | 'restoring' | 'signedIn';
 
 /**
  * EndReason is why a session ended in this tab: the person signed out here
- * or in another tab, or the server said the session is over.
+ * or in another tab, deleted their account here, or the server said the
+ * session is over.
  */
-export type EndReason = 'signOut' | 'otherTab' | 'REFRESH_TOKEN_INVALID' | 'UNAUTHENTICATED';
+export type EndReason = 'signOut' | 'otherTab' | 'accountDeleted' | 'REFRESH_TOKEN_INVALID' | 'UNAUTHENTICATED';
 
 /** SessionSnapshot is what React renders from; a new object only when it changes. */
 export interface SessionSnapshot {

@@ -107,6 +107,31 @@ export function NewPasswordField(props: Omit<FieldProps, 'type' | 'hint' | 'auto
 }
 
 /**
+ * Checkbox is a labelled checkbox with the same error duties as Field: the
+ * error is tied to it and always in the DOM as a polite live region.
+ */
+export function Checkbox({ id, label, error, inputRef, ...input }: Omit<FieldProps, 'hint' | 'type'>) {
+  const errorId = `${id}-error`;
+  return (
+    <div className={error ? 'field checkbox field-invalid' : 'field checkbox'}>
+      <input
+        id={id}
+        name={id}
+        type="checkbox"
+        ref={inputRef}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? errorId : undefined}
+        {...input}
+      />
+      <label htmlFor={id}>{label}</label>
+      <p id={errorId} className="field-error" aria-live="polite">
+        {error}
+      </p>
+    </div>
+  );
+}
+
+/**
  * FormAlert shows a problem that belongs to no single field. role="alert"
  * makes screen readers read it out as soon as it appears; it is always in
  * the DOM because some only watch regions that existed before the change.
@@ -242,10 +267,23 @@ export function useRetryGate(): { secondsLeft: number; note(retryAfter: number |
  * disabled button drops keyboard focus to the top of the page. Forms check
  * blocked themselves before sending.
  */
-export function SubmitButton({ label, busyLabel, busy, waitSeconds }: { label: string; busyLabel: string; busy: boolean; waitSeconds: number }) {
+export function SubmitButton({
+  label,
+  busyLabel,
+  busy,
+  waitSeconds,
+  className,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  waitSeconds: number;
+  /** "danger" for a button that destroys something. */
+  className?: string;
+}) {
   const text = waitSeconds > 0 ? `Wait ${formatClock(waitSeconds)}` : busy ? busyLabel : label;
   return (
-    <button type="submit" aria-disabled={busy || waitSeconds > 0 ? true : undefined}>
+    <button type="submit" className={className} aria-disabled={busy || waitSeconds > 0 ? true : undefined}>
       {text}
     </button>
   );

@@ -27,6 +27,7 @@ function noticeFor(ended: EndReason | null, signingOut: boolean): string {
   // The person's own click wins over whatever the server said meanwhile.
   if (signingOut || ended === 'signOut') return 'You have signed out.';
   if (ended === 'otherTab') return 'You signed out in another tab.';
+  if (ended === 'accountDeleted') return 'Your account was deleted, and you are signed out.';
   if (ended === null) return 'Sign in to see your account.';
   return messageFor({ code: ended });
 }

@@ -5,6 +5,7 @@ import { problemsOf } from '../errors';
 import { ME } from '../graphql';
 import { FormAlert, Page } from '../ui';
 import { RequireSession } from './RequireSession';
+import { UserFacts } from './UserFacts';
 
 /**
  * Welcome is the signed-in page: it proves the session works by asking for
@@ -13,12 +14,12 @@ import { RequireSession } from './RequireSession';
 export function Welcome() {
   return (
     <RequireSession>
-      <Account />
+      <Overview />
     </RequireSession>
   );
 }
 
-function Account() {
+function Overview() {
   const { signOut, signingOut } = useAuth();
   // network-only: "me" is read fresh from the server, as the schema promises,
   // and a revoked session shows up here rather than behind a stale cache.
@@ -46,20 +47,14 @@ function Account() {
           <p>
             You are signed in as <strong>{user.email}</strong>.
           </p>
-          <dl className="facts">
-            <dt>Phone</dt>
-            <dd>
-              {user.phone} {user.phoneVerified ? '(verified)' : '(not verified)'}
-            </dd>
-            <dt>Member since</dt>
-            <dd>
-              <time dateTime={user.createdAt}>{new Date(user.createdAt).toLocaleDateString()}</time>
-            </dd>
-          </dl>
+          <UserFacts user={user} />
         </>
       )}
       <p>
         <Link to="/sessions">Your sessions</Link>: where you are signed in, and signing out elsewhere.
+      </p>
+      <p>
+        <Link to="/account">Your account</Link>: change your password or phone number, or delete the account.
       </p>
       <button type="button" aria-disabled={signingOut || undefined} onClick={() => !signingOut && void signOut()}>
         {signingOut ? 'Signing out…' : 'Sign out'}
