@@ -169,7 +169,7 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
       </form>
       {secondsLeft !== 0 && (
         <section className="more" aria-labelledby="resend-title">
-          <h2 id="resend-title">No code?</h2>
+          <h2 id="resend-title">Nothing arrived?</h2>
           <p id="resend-note">
             {resendWait > 0 ? (
               <>
