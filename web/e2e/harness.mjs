@@ -228,6 +228,20 @@ export async function codesSent(emulator) {
 }
 
 /**
+ * channelsSentTo lists the channel of each send (sms, call, whatsapp) the
+ * emulator was asked for to a phone, oldest first, refused ones included.
+ * @param {string} emulator
+ * @param {string} to
+ */
+export async function channelsSentTo(emulator, to) {
+  const res = await fetch(`${emulator}/_emulator/requests`);
+  const requests = /** @type {{ method: string, path: string, form?: Record<string, string[]> }[]} */ (await res.json());
+  return requests
+    .filter((r) => r.method === 'POST' && /\/Verifications$/.test(r.path) && r.form?.To?.[0] === to)
+    .map((r) => r.form?.Channel?.[0] ?? '');
+}
+
+/**
  * signUpAndIn registers an account and signs it in over GraphQL, the code
  * read from the emulator, and returns verifyOtp's answer.
  * @param {Twostep} twostep

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { codeSentTo as emulatorCode, codesSent, graphql, startTwostep } from './harness.mjs';
+import { channelsSentTo, codeSentTo as emulatorCode, codesSent, graphql, startTwostep } from './harness.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = path.resolve(webDir, '..');
@@ -126,14 +126,15 @@ function watch(page) {
 
 /**
  * until polls check until it passes or time runs out, for what the page's
- * listeners record a moment after the page has moved on.
- * @param {() => void} check
+ * listeners record a moment after the page has moved on, or what the
+ * emulator receives from the server's queue.
+ * @param {() => void | Promise<void>} check
  */
 async function until(check, timeoutMs = 5_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return check();
+      return await check();
     } catch (err) {
       if (Date.now() > deadline) throw err;
       await new Promise((r) => setTimeout(r, 50));
@@ -173,6 +174,11 @@ const headings = /** @type {Record<string, string>} */ ({
   '/app/verify': 'Enter your code',
   '/app/welcome': 'Welcome',
   '/app/sessions': 'Your sessions',
+  '/app/forgot-password': 'Reset your password',
+  '/app/reset-password': 'Choose a new password',
+  '/app/account': 'Your account',
+  '/app/account/phone': 'Change your phone number',
+  '/app/account/delete': 'Delete your account',
 });
 
 /**
@@ -188,9 +194,9 @@ async function heading() {
   return env.page.getByRole('heading', { level: 1 }).innerText();
 }
 
-async function signIn(page = env.page) {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
+async function signIn(page = env.page, who = { email, password }) {
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
   // The keyboard way: Enter in the last field submits the form.
   await page.getByLabel('Password').press('Enter');
   await expectPage('/app/verify', page);
@@ -201,6 +207,11 @@ async function storageText(page = env.page) {
   return page.evaluate(() =>
     JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage }, history: history.state, url: location.href }),
   );
+}
+
+/** answerTo waits for the page's next answer to operation op. */
+function answerTo(/** @type {string} */ op, page = env.page) {
+  return page.waitForResponse((res) => res.url().endsWith('/graphql') && (res.request().postData() ?? '').includes(`"operationName":"${op}"`));
 }
 
 function storedRefreshToken(page = env.page) {
@@ -302,7 +313,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     const sentTo = await page.locator('strong').first().innerText();
     assert.match(sentTo, /\*/, 'the number is shown masked');
     assert.ok(!sentTo.includes(phone.slice(2, 8)), 'the full number is not shown');
-    assert.match(await page.getByRole('timer').innerText(), /^\d+:\d\d$/);
+    assert.match(await page.locator('#code-expiry').innerText(), /^\d+:\d\d$/);
 
     const code = page.getByLabel('Code');
     assert.equal(await code.getAttribute('autocomplete'), 'one-time-code');
@@ -312,7 +323,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await shot('05-verify');
   });
 
-  step('a wrong code shows the attempts left', async () => {
+  step('a wrong code shows the attempts left and stays in the field', async () => {
     const { page } = env;
     const right = await codeSentTo(phone);
     const wrong = right.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
@@ -320,7 +331,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await page.getByRole('button', { name: 'Verify' }).click();
     await page.locator('#code-error:not(:empty)').waitFor();
     assert.match(await page.locator('#code-error').innerText(), /That code is wrong\. You have 4 attempts left\./);
-    assert.equal(await page.getByLabel('Code').inputValue(), '', 'the wrong code is cleared');
+    assert.equal(await page.getByLabel('Code').inputValue(), wrong, 'the wrong code stays, to fix');
     await shot('06-verify-wrong-code');
   });
 
@@ -546,6 +557,150 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     // The violation report is expected here; keep it out of the next check.
     const reports = pageErrors.splice(before);
     assert.ok(reports.every((r) => /Content Security Policy/.test(r)), reports.join('\n'));
+  });
+
+  step('the browser logged no errors', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
+
+// The account lifecycle, for an account of its own: the story above has
+// already sent its number as many codes as an hour allows (five).
+describe('the account lifecycle in a browser', { concurrency: false }, () => {
+  const who = { email: `life-${email}`, password };
+  const newPassword = 'a brand new staple horse 9';
+  // Distinct from phone and from each other: the last four digits differ.
+  const last4 = randomInt(0, 10_000);
+  const lifePhone = `+1415555${String((last4 + 3_333) % 10_000).padStart(4, '0')}`;
+  const movedPhone = `+1415555${String((last4 + 6_666) % 10_000).padStart(4, '0')}`;
+
+  step('the code can be sent again by a call, which reads out the same code', async () => {
+    const reg = await graphql(env.base, 'mutation($i: RegisterInput!) { register(input: $i) { user { id } } }', {
+      i: { ...who, phone: lifePhone },
+    });
+    assert.equal(reg.errors, undefined, JSON.stringify(reg.errors));
+
+    // This page's clock is Playwright's, so the 30-second wait before
+    // asking again passes in no time.
+    const clocked = await newContext(env.browser);
+    cleanups.push(() => clocked.close());
+    await clocked.clock.install();
+    const page = await clocked.newPage();
+    watch(page);
+    await page.goto(`${env.base}/app/login`);
+    await signIn(page, who);
+    const code = await codeSentTo(lifePhone);
+    assert.match(await page.locator('#resend-wait').innerText(), /^0:(30|29)$/);
+    const call = page.getByRole('button', { name: 'Call me instead' });
+    assert.equal(await call.getAttribute('aria-disabled'), 'true');
+    await shot('10-verify-resend-wait', page);
+
+    await page.clock.fastForward(30_000);
+    await page.locator('#resend-wait').waitFor({ state: 'detached' });
+    assert.equal(await call.getAttribute('aria-disabled'), null);
+    await call.click();
+    await page.getByRole('status').filter({ hasText: 'We are calling you now. It is the same code as before.' }).waitFor();
+    assert.match(await page.locator('main > p').first().innerText(), /^We called \+1\*+\d{4} to read out a code\.$/);
+    assert.deepEqual(await channelsSentTo(env.emulator, lifePhone), ['sms', 'call']);
+    assert.equal(await codeSentTo(lifePhone), code, 'the call reads out the code of the text message');
+    await shot('11-verify-called', page);
+
+    await page.getByLabel('Code').fill(code);
+    await page.getByLabel('Code').press('Enter');
+    await expectPage('/app/welcome', page);
+    await page.getByText(who.email).waitFor();
+    await clocked.close();
+  });
+
+  step('a forgotten password is reset with a code texted to the verified number', async () => {
+    const { page } = env;
+    await page.goto(`${env.base}/app/login`);
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByRole('link', { name: 'Forgot password?' }).click();
+    await expectPage('/app/forgot-password');
+    assert.equal(await page.getByLabel('Email').inputValue(), who.email, 'the email typed on the sign-in page');
+    const answer = answerTo('RequestPasswordReset');
+    await page.getByRole('button', { name: 'Send code' }).click();
+    await expectPage('/app/reset-password');
+    const { resetToken } = (await (await answer).json()).data.requestPasswordReset;
+    assert.ok(resetToken, 'requestPasswordReset answered a resetToken');
+    assert.match(await page.locator('main').innerText(), /If an account with a verified phone uses \S+, we are sending it a code/);
+    assert.ok(!(await storageText()).includes(resetToken), 'resetToken is not in storage, history or the URL');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'code');
+    await shot('12-reset-password');
+
+    // The server queues the send and answers first: wait for it to arrive.
+    await until(async () => assert.deepEqual(await channelsSentTo(env.emulator, lifePhone), ['sms', 'call', 'sms']), 10_000);
+    await page.getByLabel('Code').fill(await codeSentTo(lifePhone));
+    await page.getByLabel('New password').fill(newPassword);
+    await page.getByLabel('New password').press('Enter');
+    await expectPage('/app/login');
+    assert.equal(await page.getByRole('status').first().innerText(), 'Your password was changed. Sign in with the new one.');
+    assert.equal(await page.getByLabel('Email').inputValue(), who.email);
+    await shot('13-reset-done');
+
+    const old = await graphql(env.base, 'mutation($i: LoginInput!) { login(input: $i) { mfaToken } }', { i: who });
+    assert.equal(old.errors?.[0]?.extensions?.code, 'INVALID_CREDENTIALS', 'the old password no longer works');
+    await signIn(page, { email: who.email, password: newPassword });
+    await page.getByLabel('Code').fill(await codeSentTo(lifePhone));
+    await page.getByLabel('Code').press('Enter');
+    await expectPage('/app/welcome');
+    await page.getByText(who.email).waitFor();
+  });
+
+  step('the phone number moves to a new one, confirmed with a code sent to it', async () => {
+    const { page } = env;
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await expectPage('/app/account');
+    await page.getByText(`${lifePhone} (verified)`).waitFor();
+    await page.getByRole('link', { name: 'Change phone number' }).click();
+    await expectPage('/app/account/phone');
+    await page.getByLabel('New mobile phone number').fill(movedPhone);
+    await page.getByLabel('Password').fill(newPassword);
+    const answer = answerTo('StartPhoneChange');
+    await page.getByRole('button', { name: 'Send code' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Enter the code', exact: true }).waitFor();
+    const { changeToken } = (await (await answer).json()).data.startPhoneChange;
+    assert.match(await page.locator('main > p').first().innerText(), new RegExp(`\\*+${movedPhone.slice(-4)}, your new number\\.$`));
+    assert.ok(!(await storageText()).includes(changeToken), 'changeToken is not in storage, history or the URL');
+    await shot('14-phone-code');
+
+    await page.getByLabel('Code').fill(await codeSentTo(movedPhone));
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expectPage('/app/account');
+    assert.equal(
+      await page.getByRole('status').first().innerText(),
+      `Your phone number is now ${movedPhone}. Sign-in codes go to it from now on.`,
+    );
+    await page.getByText(`${movedPhone} (verified)`).waitFor();
+    await shot('15-phone-changed');
+  });
+
+  step('deleting the account signs out, ends the session on the server, and its credentials sign in no more', async () => {
+    const { page, watched } = env;
+    await page.getByRole('link', { name: 'Delete account' }).click();
+    await expectPage('/app/account/delete');
+    await page.getByLabel('Password').fill(newPassword);
+    const remove = page.getByRole('button', { name: 'Delete my account' });
+    await remove.click();
+    await page.locator('#confirm-error:not(:empty)').waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'confirm', 'nothing is deleted before the box is ticked');
+    await shot('16-delete-confirm');
+    await page.getByRole('checkbox').check();
+    await remove.click();
+    await expectPage('/app/login');
+    assert.equal(await page.getByRole('status').first().innerText(), 'Your account was deleted, and you are signed out.');
+    const stored = JSON.parse(await storageText());
+    assert.deepEqual([stored.local, stored.session], [{}, {}]);
+    await shot('17-deleted');
+
+    const me = await graphql(env.base, '{ me { id } }', {}, String(watched.bearer));
+    assert.equal(me.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'the last access token is refused at once');
+    await page.getByLabel('Email').fill(who.email);
+    await page.getByLabel('Password').fill(newPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('[role=alert]:not(:empty)').waitFor();
+    assert.equal(await page.getByRole('alert').innerText(), 'The email or password is wrong.');
   });
 
   step('the browser logged no errors', async () => {
