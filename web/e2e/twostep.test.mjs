@@ -648,7 +648,7 @@ describe('the account lifecycle in a browser', { concurrency: false }, () => {
     await page.getByText(who.email).waitFor();
   });
 
-  step('the phone number moves to a new one, confirmed with a code sent to it', async () => {
+  step('the phone number moves to a new one, confirmed with a code sent to it, and the next sign-in texts it', async () => {
     const { page } = env;
     await page.getByRole('link', { name: 'Your account' }).click();
     await expectPage('/app/account');
@@ -674,6 +674,22 @@ describe('the account lifecycle in a browser', { concurrency: false }, () => {
     );
     await page.getByText(`${movedPhone} (verified)`).waitFor();
     await shot('15-phone-changed');
+
+    // The next sign-in texts the new number, and only it.
+    await page.getByRole('link', { name: 'Back to the welcome page' }).click();
+    await expectPage('/app/welcome');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expectPage('/app/login');
+    const before = await channelsSentTo(env.emulator, lifePhone);
+    await signIn(page, { email: who.email, password: newPassword });
+    assert.match(await page.locator('main > p').first().innerText(), new RegExp(`\\*+${movedPhone.slice(-4)}\\.$`));
+    assert.deepEqual(await channelsSentTo(env.emulator, movedPhone), ['sms', 'sms']);
+    assert.deepEqual(await channelsSentTo(env.emulator, lifePhone), before, 'nothing went to the old number');
+    await page.getByLabel('Code').fill(await codeSentTo(movedPhone));
+    await page.getByLabel('Code').press('Enter');
+    await expectPage('/app/welcome');
+    await page.getByRole('link', { name: 'Your account' }).click();
+    await expectPage('/app/account');
   });
 
   step('deleting the account signs out, ends the session on the server, and its credentials sign in no more', async () => {
