@@ -48,6 +48,8 @@ const messages = {
   // refreshSession's answer for a session that is over (expired, revoked,
   // signed out, or its refresh token reused): nothing to retry.
   REFRESH_TOKEN_INVALID: 'Your session ended. Sign in again.',
+  // A field for administrators; this app asks for none yet.
+  FORBIDDEN: 'You do not have permission to do this.',
   SERVICE_UNAVAILABLE: 'The service is briefly unavailable. Try again in a moment.',
   INTERNAL_SERVER_ERROR: ourSide,
   // Refusals before GraphQL runs, and GraphQL's own: this app sent a request
