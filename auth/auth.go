@@ -323,7 +323,9 @@ func fieldLabel(field string) string {
 	case "currentPassword":
 		return "Current password"
 	case "newPhone":
-		return "New phone"
+		return "New phone number"
+	case "phone":
+		return "Phone number"
 	}
 	return string(field[0]-'a'+'A') + field[1:]
 }

@@ -8,12 +8,16 @@ const (
 	maxMFAToken = 128
 )
 
-// Code returns a one-time code trimmed of surrounding white space. It
-// returns an *Error for field "code" unless what remains is 4 to 10 ASCII
-// digits; other Unicode digits (fullwidth, Arabic-Indic, …) are refused
-// rather than translated, since the SMS provider compares bytes.
+// Code returns a one-time code without white space ("12 34 56" is how
+// some phones show it, and how people type it). It returns an *Error for
+// field "code" unless what remains is 4 to 10 ASCII digits; other Unicode
+// digits (fullwidth, Arabic-Indic, …) are refused rather than translated,
+// since the SMS provider compares bytes.
 func Code(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	if len(s) > 4*maxCode {
+		return "", invalid(FieldCode, "must be 4 to 10 digits")
+	}
+	s = strings.Join(strings.Fields(s), "")
 	if s == "" {
 		return "", invalid(FieldCode, "is required")
 	}

@@ -13,7 +13,7 @@ import (
 // under 32.
 const maxPhoneInput = 32
 
-const reasonPhone = "must be a valid phone number"
+const reasonPhone = "must be a valid mobile number in international form, e.g. +14155550123"
 
 // Phones normalises phone numbers for one deployment: a default region for
 // numbers typed in national format, and the countries it sends SMS to.
@@ -87,7 +87,7 @@ func (p *Phones) Normalize(s string) (string, error) {
 	switch phonenumbers.GetNumberType(num) {
 	case phonenumbers.MOBILE, phonenumbers.FIXED_LINE_OR_MOBILE:
 	default:
-		return "", invalid(FieldPhone, "must be a mobile number that can receive SMS")
+		return "", invalid(FieldPhone, "must be a mobile number that can receive SMS, e.g. +14155550123")
 	}
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }

@@ -46,7 +46,7 @@ func TestPhonesNormalize(t *testing.T) {
 	us := newPhones(t, "US")
 	gb := newPhones(t, "GB")
 	usgb := newPhones(t, "US", 1, 44)
-	const sms = "must be a mobile number that can receive SMS"
+	const sms = "must be a mobile number that can receive SMS, e.g. +14155550123"
 	tests := []struct {
 		name   string
 		phones *Phones
