@@ -230,3 +230,56 @@ func TestRunEnvFile(t *testing.T) {
 		t.Fatalf("run(-env-file=bad.env) = %v, want the line of the mistake (5)", err)
 	}
 }
+
+// devCode reads the last one-time code the development server printed.
+func devCode(t *testing.T, srv *apptest.Server) string {
+	t.Helper()
+	m := regexp.MustCompile(`One-time code for \S+ +(\d{4,10})`).FindAllStringSubmatch(srv.Logs(), -1)
+	if len(m) == 0 {
+		t.Fatalf("no code printed:\n%s", srv.Logs())
+	}
+	return m[len(m)-1][1]
+}
+
+// TestDevelopmentSurvivesRestart: in development without Twilio, a
+// restart (a hot reload) keeps the signing key, the refresh secret and the
+// emulator's pending codes (in files beside the SQLite database), so
+// tokens, sessions and a login half done survive it; and the per-number
+// limits let a developer log in again and again.
+func TestDevelopmentSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "twostep.db"), "JWT_SECRET": "", "REFRESH_TOKEN_SECRET": ""}
+	first := apptest.Start(t, apptest.Options{Dev: true, Env: env})
+	phone := apptest.NextPhone()
+	first.Register(t, "dev@example.com", phone)
+	var signedIn gqltest.Auth
+	for i := range 7 { // more than the production default of 5 an hour (and Verify's 5 in 10 minutes)
+		l := first.Login(t, "dev@example.com")
+		if i == 0 {
+			first.Post(t, gqltest.VerifyOp, gqltest.VerifyVars(l.MFAToken, devCode(t, first))).Decode(t, "verifyOtp", &signedIn)
+		}
+	}
+	pending := first.Login(t, "dev@example.com") // answered after a restart
+	if pending.MFAToken == "" {
+		t.Fatal("no login")
+	}
+	code := devCode(t, first)
+	first.Stop()
+	for _, f := range []string{"twostep-dev-secrets.json", "twostep-dev-emulator.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s beside the database: %v", f, err)
+		}
+	}
+
+	second := apptest.Start(t, apptest.Options{Dev: true, Env: env})
+	if r := second.Do(t, gqltest.Op{Query: gqltest.MeOp, Bearer: signedIn.AccessToken}); r.Code() != "" {
+		t.Errorf("me with a token from before the restart = %s", r.Body)
+	}
+	if r := refreshOp(t, second, signedIn.RefreshToken); r.Code() != "" {
+		t.Errorf("refreshSession with a token from before the restart = %s", r.Body)
+	}
+	if r := second.Post(t, gqltest.VerifyOp, gqltest.VerifyVars(pending.MFAToken, code)); r.Code() != "" {
+		t.Errorf("verifyOtp of a login begun before the restart = %s", r.Body)
+	}
+}

@@ -89,6 +89,19 @@ func DefaultLimits() Limits {
 	}
 }
 
+// DevelopmentLimits are the defaults while codes are printed instead of
+// sent (no Twilio configured, never in production): a developer logging
+// in again and again must not be locked out for the hour. Only the
+// per-number send budgets differ: nothing is billed, nobody is texted.
+func DevelopmentLimits() Limits {
+	l := DefaultLimits()
+	l.PhoneCooldown = 2 * time.Second
+	l.PhonePerHour = 100
+	l.PhonePerDay = 1000
+	l.UnverifiedSendsPerDay = 100
+	return l
+}
+
 // Validate reports the first field that is out of range: the per-IP limits
 // may be off, the account and send limits may not (but for the cooldown),
 // and anyone who knows an email can start the account block, so it stays

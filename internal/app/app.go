@@ -80,10 +80,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		}
 	}()
 	if cfg.SigningKeysGenerated {
-		a.log.Warn("neither JWT_SIGNING_KEYS nor JWT_SECRET set: signing access tokens with a random Ed25519 key of this process; tokens die with it (development only)")
+		a.log.Warn("neither JWT_SIGNING_KEYS nor JWT_SECRET set: signing access tokens with a development Ed25519 key, kept in " + devSecretsFile + " beside the database (development only)")
 	}
 	if cfg.RefreshSecretGenerated {
-		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a random one for this process; sessions die with it (development only)")
+		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a development secret, kept in " + devSecretsFile + " beside the database (development only)")
 	}
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New()
@@ -110,6 +110,19 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	keys, err := signingKeys(cfg)
 	if err != nil {
 		return nil, err
+	}
+	refreshSecret := cfg.RefreshSecret
+	if cfg.SigningKeysGenerated || cfg.RefreshSecretGenerated {
+		devKeys, devRefresh, err := developmentSecrets(cfg, a.log)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.SigningKeysGenerated {
+			keys = devKeys
+		}
+		if cfg.RefreshSecretGenerated {
+			refreshSecret = devRefresh
+		}
 	}
 	a.tokens, err = auth.NewTokens(auth.TokenConfig{Keys: keys, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience, TTL: cfg.AccessTokenTTL, Now: o.Now})
 	if err != nil {
@@ -138,7 +151,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		Now:    o.Now,
 		Logger: a.log,
 		Sessions: auth.SessionConfig{
-			Secret:             cfg.RefreshSecret,
+			Secret:             refreshSecret,
 			IdleTimeout:        cfg.SessionIdleTimeout,
 			MaxAge:             cfg.SessionMaxAge,
 			ReuseInterval:      cfg.RefreshReuseInterval,
@@ -176,7 +189,7 @@ const sessionsMigration = 6
 // this process in development without any.
 func signingKeys(cfg *config.Config) (*auth.SigningKeys, error) {
 	if cfg.SigningKeysGenerated {
-		return auth.GenerateSigningKeys()
+		return nil, nil // developmentSecrets makes them
 	}
 	keys, err := auth.NewSigningKeys(cfg.SigningKeys, cfg.JWTSecret)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -37,6 +39,8 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		emu := emulator.New(emulator.Options{
 			Now:      now,
 			WhatsApp: true, // every channel works here: nothing is really sent
+			// Verify's own limit follows the relaxed development limits.
+			MaxSends: cfg.Limits.PhonePerHour,
 			OnSend: func(to, code, channel string) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -53,9 +57,24 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		if err != nil {
 			return nil, nil, fmt.Errorf("development verify emulator: %w", err)
 		}
+		// Pending codes survive a restart (a hot reload), as they would at
+		// Twilio.
+		state := filepath.Join(devDir(cfg), devEmulatorFile)
+		if b, err := os.ReadFile(state); err == nil {
+			if err := emu.RestoreState(b); err != nil {
+				log.Warn("development emulator state unreadable: pending codes are lost", "path", state, "err", err)
+			}
+		}
 		hs := &http.Server{Handler: emu, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
-		stop = func() { _ = hs.Close() }
+		stop = func() {
+			_ = hs.Close()
+			if b, err := emu.MarshalState(); err == nil {
+				if err := os.WriteFile(state, b, 0o600); err != nil {
+					log.Warn("development emulator state not kept: pending codes end with this process", "path", state, "err", err)
+				}
+			}
+		}
 		tc.AccountSID, tc.AuthToken, tc.ServiceSID = emulator.DefaultAccountSID, emulator.DefaultAuthToken, emulator.DefaultServiceSID
 		tc.APIURL = "http://" + ln.Addr().String()
 		log.Warn("Twilio not configured: one-time codes are printed on standard output (development only)")

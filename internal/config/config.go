@@ -232,7 +232,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.GCPercent = DefaultGCPercent
 	}
 
-	c.Limits = limits(&p)
+	c.Limits = limits(&p, !c.Production && !c.TwilioConfigured())
 	c.AuditRetention = p.duration("AUDIT_RETENTION", 90*24*time.Hour)
 	if c.AuditRetention < time.Hour {
 		p.fail("AUDIT_RETENTION", "must be at least 1h, got %s", c.AuditRetention)
@@ -243,8 +243,11 @@ func Load(getenv func(string) string) (*Config, error) {
 
 // limits reads LIMIT_*: each starts from its default, and 0 turns off the
 // limits that may be off (auth.Limits.Validate).
-func limits(p *parser) auth.Limits {
+func limits(p *parser, printed bool) auth.Limits {
 	l := auth.DefaultLimits()
+	if printed {
+		l = auth.DevelopmentLimits()
+	}
 	ip := func(name string, lim *auth.Limit) {
 		lim.Max = p.int(name, lim.Max, 0, 1e9)
 		lim.Window = p.duration(name+"_WINDOW", lim.Window)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWithDotenv(t *testing.T) {
@@ -39,5 +40,28 @@ func TestWithDotenv(t *testing.T) {
 				t.Errorf("WithDotenv() = %v, want line %d named", err, tt.line)
 			}
 		})
+	}
+}
+
+// TestDevelopmentLimits: the per-number send limits are relaxed only while
+// codes are printed (no Twilio, not production); a LIMIT_* set wins.
+func TestDevelopmentLimits(t *testing.T) {
+	load := func(env map[string]string) *Config {
+		t.Helper()
+		c, err := Load(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if c := load(nil); c.Limits.PhonePerHour != 100 || c.Limits.PhoneCooldown != 2*time.Second {
+		t.Errorf("development without Twilio: %+v, want the development limits", c.Limits)
+	}
+	twilio := map[string]string{"TWILIO_ACCOUNT_SID": "AC" + strings.Repeat("a", 32), "TWILIO_AUTH_TOKEN": "t", "TWILIO_VERIFY_SID": "VA" + strings.Repeat("a", 32)}
+	if c := load(twilio); c.Limits.PhonePerHour != 5 {
+		t.Errorf("development with Twilio: PhonePerHour %d, want 5", c.Limits.PhonePerHour)
+	}
+	if c := load(map[string]string{"LIMIT_PHONE_PER_HOUR": "7"}); c.Limits.PhonePerHour != 7 {
+		t.Errorf("LIMIT_PHONE_PER_HOUR=7 in development: %d", c.Limits.PhonePerHour)
 	}
 }

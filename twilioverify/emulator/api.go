@@ -69,7 +69,7 @@ func (e *Emulator) create(w http.ResponseWriter, r *http.Request) {
 		recent = recent[1:]
 	}
 	e.sends[to] = recent
-	if len(recent) >= maxSends {
+	if len(recent) >= e.maxSends {
 		e.mu.Unlock()
 		e.log.Info("emulator: send refused", "to", maskPhone(to), "twilio_code", 60203)
 		writeError(w, 60203, 0, "")

@@ -66,6 +66,11 @@ type Options struct {
 	// WhatsApp gives the service a WhatsApp sender. Without one, as on a
 	// new Twilio service, Channel=whatsapp answers 60223.
 	WhatsApp bool
+
+	// MaxSends is how many sends one number gets in 10 minutes; default
+	// Twilio's 5. twostep's development server raises it with its own
+	// per-number limits.
+	MaxSends int
 }
 
 // Request is one /v2 request as the emulator received it.
@@ -107,6 +112,7 @@ type Emulator struct {
 	newCode    func(to string) string
 	onSend     func(to, code, channel string)
 	whatsApp   bool
+	maxSends   int
 	log        *slog.Logger
 	mux        *http.ServeMux
 
@@ -168,6 +174,7 @@ func New(opts Options) *Emulator {
 	}
 	e.onSend = opts.OnSend
 	e.whatsApp = opts.WhatsApp
+	e.maxSends = cmp.Or(opts.MaxSends, maxSends)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}

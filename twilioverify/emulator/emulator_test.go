@@ -472,3 +472,37 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestState: a pending verification and the number's sends survive
+// MarshalState and RestoreState into a new emulator: the same code still
+// works there.
+func TestState(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	a := emulator.New(emulator.Options{Now: clock})
+	srvA := httptest.NewServer(a)
+	defer srvA.Close()
+	const to = "+14155550123"
+	create(t, srvA, to)
+	code, _ := a.Code(to)
+	b, err := a.MarshalState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := emulator.New(emulator.Options{Now: clock})
+	if err := z.RestoreState(b); err != nil {
+		t.Fatal(err)
+	}
+	srvZ := httptest.NewServer(z)
+	defer srvZ.Close()
+	if got, ok := z.Code(to); !ok || got != code {
+		t.Fatalf("Code() after restore = %q, %v, want %q", got, ok, code)
+	}
+	r := post(t, srvZ, base+"/VerificationCheck", url.Values{"To": {to}, "Code": {code}})
+	if r.status != http.StatusOK || r.body["status"] != "approved" {
+		t.Errorf("check after restore = %d %v, want approved", r.status, r.body)
+	}
+	if err := z.RestoreState([]byte("not json")); err == nil {
+		t.Errorf("RestoreState(garbage) = nil error")
+	}
+}
