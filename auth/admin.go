@@ -62,6 +62,13 @@ func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID str
 		return nil, storeErr(err)
 	}
 	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	before, err := s.store.UserRoles(ctx, u.ID)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	if slices.Equal(before, roles) {
+		return userOf(u), nil // nothing changes, nothing to record
+	}
 	if err := s.store.SetUserRoles(ctx, u.ID, roles, s.now()); err != nil {
 		return nil, storeErr(err)
 	}
@@ -69,10 +76,24 @@ func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID str
 	if admin != nil {
 		by = "administrator " + admin.User.ID
 	}
-	detail := "roles now [" + strings.Join(roles, ", ") + "], set by " + by
 	s.log.InfoContext(ctx, "roles changed", "user_id", u.ID, "roles", roles, "by", by)
-	s.event(ctx, EventRolesChanged, u.ID, detail)
+	s.adminEvent(ctx, admin, EventRolesChanged, u.ID, "roles now ["+strings.Join(roles, ", ")+"], set by "+by,
+		"set the roles of "+u.ID+" to ["+strings.Join(roles, ", ")+"]")
 	return userOf(u), nil
+}
+
+// adminEvent records what an administrator did to a user twice: as the
+// user's event (typ, without the administrator's address or agent), and as
+// an ADMIN_ACTION of the administrator's own, so auditEvents(userId: the
+// administrator) lists what they did. From the command line (admin nil),
+// the user's alone.
+func (s *Service) adminEvent(ctx context.Context, admin *Principal, typ, userID, detail, action string) {
+	if admin == nil || admin.User.ID == userID {
+		s.event(ctx, typ, userID, detail)
+		return
+	}
+	s.event(context.WithValue(ctx, onBehalfKey{}, true), typ, userID, detail)
+	s.event(ctx, EventAdminAction, admin.User.ID, action)
 }
 
 // RevokeUserSessions ends every session of userID, for an administrator.
@@ -83,7 +104,8 @@ func (s *Service) RevokeUserSessions(ctx context.Context, admin *Principal, user
 	}
 	s.log.InfoContext(ctx, "sessions revoked by an administrator", "user_id", userID, "by", admin.User.ID, "revoked", n)
 	if n > 0 {
-		s.event(ctx, EventLogout, userID, strconv.Itoa(n)+" sessions ended by administrator "+admin.User.ID)
+		s.adminEvent(ctx, admin, EventLogout, userID, strconv.Itoa(n)+" sessions ended by administrator "+admin.User.ID,
+			"ended "+strconv.Itoa(n)+" sessions of "+userID)
 	}
 	return n, nil
 }
@@ -103,15 +125,18 @@ func (s *Service) ListUsers(ctx context.Context, first int, after, query string)
 	if err != nil {
 		return nil, err
 	}
-	prefix := strings.ToLower(strings.TrimSpace(query))
-	if e164, ok := s.phones.Parse(query); ok && strings.HasPrefix(strings.TrimSpace(query), "+") {
-		prefix = e164
+	// The query is the start of an email, or of a number: typed the way
+	// people type numbers (4155550101, +1 415…), it is read as one.
+	q := store.UserQuery{EmailPrefix: strings.ToLower(strings.TrimSpace(query))}
+	q.PhonePrefix = q.EmailPrefix
+	if e164, ok := s.phones.Parse(query); ok {
+		q.PhonePrefix = e164
 	}
-	list, err := s.store.ListUsers(ctx, prefix, cur, first+1)
+	list, err := s.store.ListUsers(ctx, q, cur, first+1)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	total, err := s.store.CountUsers(ctx, prefix)
+	total, err := s.store.CountUsers(ctx, q)
 	if err != nil {
 		return nil, storeErr(err)
 	}

@@ -111,6 +111,7 @@ type Service struct {
 	events      chan *store.Event
 	syncEvents  bool
 	limitSeen   seenLimits
+	dropLog     oncePerSecond
 	// dummyHash is compared against when the email is unknown, so that an
 	// unknown email costs the same time as a wrong password.
 	dummyHash []byte

@@ -115,8 +115,10 @@ func errInvalidOTP(left int) error {
 	return &Error{Code: CodeInvalidOTP, Field: "code", AttemptsLeft: left, Message: msg}
 }
 
-// latency follows a duration as a moving average, safe for concurrent use.
-type latency struct{ ns atomic.Int64 }
+// latency follows a duration as a moving average, safe for concurrent use,
+// and waits that long. A timer fires late (here by up to a millisecond:
+// the kernel's tick), so it also follows how late, and asks for less.
+type latency struct{ ns, late atomic.Int64 }
 
 // defaultCheckTime is where the average starts, until checks have been
 // measured (Twilio Verify answers in a few hundred milliseconds).
@@ -134,10 +136,15 @@ func (l *latency) observe(d time.Duration) {
 
 // wait sleeps for the average, or until ctx ends.
 func (l *latency) wait(ctx context.Context) {
-	t := time.NewTimer(time.Duration(l.ns.Load()))
+	ask := max(time.Duration(l.ns.Load()-l.late.Load()), 0)
+	start := time.Now()
+	t := time.NewTimer(ask)
 	defer t.Stop()
 	select {
 	case <-t.C:
+		late := int64(max(time.Since(start)-ask, 0))
+		old := l.late.Load()
+		l.late.CompareAndSwap(old, old+(late-old)/4)
 	case <-ctx.Done():
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +38,7 @@ const (
 	EventRolesChanged           = "ROLES_CHANGED"
 	EventRateLimited            = "RATE_LIMITED"
 	EventPasswordCheckFailed    = "PASSWORD_CHECK_FAILED" // a wrong password asked again (a change, deletion)
+	EventAdminAction            = "ADMIN_ACTION"          // on the administrator: what they did to whom
 )
 
 // EventTypes lists every event type, for documentation and tests.
@@ -44,7 +47,7 @@ var EventTypes = []string{
 	EventCodeDeliveryFailed, EventSignInCompleted, EventSessionRefreshed, EventRefreshReuseDetected,
 	EventLogout, EventSessionRevoked, EventPasswordResetRequested, EventPasswordResetCompleted,
 	EventPasswordChanged, EventPhoneChangeStarted, EventPhoneChangeConfirmed, EventAccountDeleted,
-	EventRolesChanged, EventRateLimited, EventPasswordCheckFailed,
+	EventRolesChanged, EventRateLimited, EventPasswordCheckFailed, EventAdminAction,
 }
 
 // eventBuffer is how many events may wait for the writer. A flood that
@@ -63,9 +66,12 @@ func (s *Service) event(ctx context.Context, typ, userID, detail string) {
 
 func (s *Service) eventKeyed(ctx context.Context, typ, userID, detail, dedup string) {
 	ip, ua := s.requestInfo(ctx)
+	if ctx.Value(onBehalfKey{}) != nil {
+		ip, ua = "", "" // the administrator's, not the user's: recorded on the administrator's own event
+	}
 	e := &store.Event{
 		ID: uuid.Must(uuid.NewV7()).String(), At: s.now(), Type: typ, UserID: userID,
-		IPAddress: ip, UserAgent: ua, Detail: detail, DedupKey: dedup,
+		IPAddress: ip, UserAgent: cleanUserAgent(ua), Detail: strings.ToValidUTF8(detail, ""), DedupKey: dedup,
 	}
 	if s.syncEvents {
 		if err := s.store.RecordEvents(context.WithoutCancel(ctx), []*store.Event{e}); err != nil {
@@ -77,9 +83,15 @@ func (s *Service) eventKeyed(ctx context.Context, typ, userID, detail, dedup str
 	case s.events <- e:
 	default:
 		s.observer.EventsDropped(1)
-		s.log.WarnContext(ctx, "security event dropped: the buffer is full", "type", typ)
+		if s.dropLog.Allow() { // a flood must not flood the log too
+			s.log.WarnContext(ctx, "security events dropped: the buffer is full (counted by twostep_security_events_dropped_total)", "type", typ)
+		}
 	}
 }
+
+// onBehalfKey marks a context in which an administrator acts on another
+// user: that user's event does not get the administrator's address.
+type onBehalfKey struct{}
 
 // limitEvent records that limit was reached for key, once per window (its
 // end): the key is kept only as a hash, since it may hold an address or a
@@ -101,9 +113,19 @@ func (s *Service) RunEvents(ctx context.Context) {
 		if len(batch) == 0 {
 			return
 		}
-		if err := s.store.RecordEvents(ctx, batch); err != nil {
-			s.observer.EventsDropped(len(batch))
-			s.log.WarnContext(ctx, "security events not recorded", "n", len(batch), "err", err)
+		if err := s.store.RecordEvents(ctx, batch); err != nil && len(batch) > 1 {
+			// One bad event must not take its batch with it: one at a time.
+			lost := 0
+			for _, e := range batch {
+				if err := s.store.RecordEvents(ctx, []*store.Event{e}); err != nil {
+					lost++
+					s.log.WarnContext(ctx, "security event not recorded", "type", e.Type, "err", err)
+				}
+			}
+			s.observer.EventsDropped(lost)
+		} else if err != nil {
+			s.observer.EventsDropped(1)
+			s.log.WarnContext(ctx, "security event not recorded", "type", batch[0].Type, "err", err)
 		}
 		batch = batch[:0]
 	}
@@ -165,4 +187,13 @@ func (l *seenLimits) first(key string, end, now time.Time) bool {
 	}
 	l.ends[key] = end
 	return true
+}
+
+// oncePerSecond allows one thing a second, for log lines a flood repeats.
+type oncePerSecond struct{ last atomic.Int64 }
+
+func (o *oncePerSecond) Allow() bool {
+	now := time.Now().Unix()
+	last := o.last.Load()
+	return last != now && o.last.CompareAndSwap(last, now)
 }

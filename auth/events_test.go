@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -58,7 +59,7 @@ func TestSecurityEvents(t *testing.T) {
 	_, _ = h.Svc.ChangePassword(ctx, p, auth.ChangePasswordInput{CurrentPassword: "not the password at all", NewPassword: newPassword})
 	requestReset(t, h, "ada@example.com")
 	deliver(t, h)
-	if _, err := h.Svc.Logout(ctx, p, auth.LogoutOthers); err != nil {
+	if _, err := h.Svc.Logout(ctx, p, auth.LogoutCurrent); err != nil {
 		t.Fatal(err)
 	}
 	events := eventsOf(t, h, p)
@@ -189,4 +190,62 @@ func TestListUsersPages(t *testing.T) {
 	if p, err := h.Svc.ListUsers(ctx, 1000, "", ""); err != nil || len(p.Users) != 3 {
 		t.Errorf("ListUsers(first 1000) = %v, want capped, not refused", err)
 	}
+}
+
+// TestEventsCleanAndBounded: a User-Agent of invalid UTF-8, or of 16 KB,
+// is kept as at most 256 bytes of valid UTF-8 (PostgreSQL refuses invalid
+// bytes, and would take the batch with it); a logout that ends nothing is
+// not recorded (it is free to repeat); what an administrator does to a user
+// is the user's event without the administrator's address, and an
+// ADMIN_ACTION of the administrator's.
+func TestEventsCleanAndBounded(t *testing.T) {
+	agent := "Mozilla/5.0 \xff" + strings.Repeat("x", 16<<10)
+	h := authtest.New(t, authtest.Options{})
+	ctx := context.Background()
+	ada := h.SignIn(t, "ada@example.com", authtest.NextPhone())
+	root := h.SignIn(t, "root@example.com", authtest.NextPhone())
+	pa, pr := principal(t, h, ada), principal(t, h, root)
+	withAgent := authtest.WithRequest(ctx, "203.0.113.5", agent)
+	for range 5 {
+		if _, err := h.Svc.Logout(withAgent, pa, auth.LogoutOthers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := h.Svc.SetUserRoles(withAgent, pr, pa.User.ID, []string{store.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Svc.SetUserRoles(withAgent, pr, pa.User.ID, []string{store.RoleAdmin}); err != nil { // no change
+		t.Fatal(err)
+	}
+	own := eventsOf(t, h, pa)
+	for _, e := range own {
+		if e.Type == auth.EventLogout {
+			t.Errorf("a logout that ended nothing was recorded")
+		}
+		if e.Type == auth.EventRolesChanged && (e.IPAddress != "" || e.UserAgent != "") {
+			t.Errorf("the user's ROLES_CHANGED shows the administrator's address or agent: %+v", e)
+		}
+	}
+	if n := countType(own, auth.EventRolesChanged); n != 1 {
+		t.Errorf("ROLES_CHANGED events = %d, want 1 (the second call changed nothing)", n)
+	}
+	admins := eventsOf(t, h, pr)
+	if n := countType(admins, auth.EventAdminAction); n != 1 {
+		t.Fatalf("the administrator's ADMIN_ACTION events = %d, want 1", n)
+	}
+	for _, e := range admins {
+		if e.Type == auth.EventAdminAction && (len(e.UserAgent) > 256 || !utf8.ValidString(e.UserAgent) || e.IPAddress != "203.0.113.5") {
+			t.Errorf("ADMIN_ACTION agent %d bytes (valid UTF-8 %v), address %q", len(e.UserAgent), utf8.ValidString(e.UserAgent), e.IPAddress)
+		}
+	}
+}
+
+func countType(events []auth.EventInfo, typ string) int {
+	n := 0
+	for _, e := range events {
+		if e.Type == typ {
+			n++
+		}
+	}
+	return n
 }

@@ -108,6 +108,15 @@ func (l LogoutScope) String() string {
 // maxUserAgent bounds what is kept of a User-Agent header.
 const maxUserAgent = 256
 
+// cleanUserAgent is what is kept of a User-Agent header: at most
+// maxUserAgent bytes of valid UTF-8 (PostgreSQL refuses anything else).
+func cleanUserAgent(ua string) string {
+	if len(ua) > maxUserAgent {
+		ua = ua[:maxUserAgent]
+	}
+	return strings.ToValidUTF8(ua, "")
+}
+
 // startSession starts a session for u and issues its first tokens.
 func (s *Service) startSession(ctx context.Context, u *store.User, amr []string, ip, userAgent string) (*AuthResult, error) {
 	secret := make([]byte, 32)
@@ -115,16 +124,13 @@ func (s *Service) startSession(ctx context.Context, u *store.User, amr []string,
 		return nil, fmt.Errorf("auth: random: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	if len(userAgent) > maxUserAgent {
-		userAgent = userAgent[:maxUserAgent]
-	}
 	sess := &store.Session{
 		ID:            uuid.Must(uuid.NewV7()).String(),
 		UserID:        u.ID,
 		Secret:        secret,
 		RotatedAt:     now,
 		AMR:           strings.Join(amr, ","),
-		UserAgent:     strings.ToValidUTF8(userAgent, ""),
+		UserAgent:     cleanUserAgent(userAgent),
 		IPAddress:     ip,
 		CreatedAt:     now,
 		LastUsedAt:    now,
@@ -313,7 +319,9 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope) (
 		return 0, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "logout", "user_id", p.User.ID, "session_id", p.SessionID, "scope", scope.String(), "revoked", n)
-	s.event(ctx, EventLogout, p.User.ID, fmt.Sprintf("%s: %d sessions ended", scope, n))
+	if n > 0 { // a logout that ends nothing is nothing to record (and free to repeat)
+		s.event(ctx, EventLogout, p.User.ID, fmt.Sprintf("%s: %d sessions ended", scope, n))
+	}
 	return n, nil
 }
 

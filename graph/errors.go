@@ -21,6 +21,11 @@ import (
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		path := graphql.GetPath(ctx)
+		var ie *inputError
+		if errors.As(err, &ie) {
+			return &gqlerror.Error{Message: ie.message, Path: path,
+				Extensions: map[string]any{"code": string(auth.CodeBadUserInput), "field": ie.field}}
+		}
 		var ae *auth.Error
 		if errors.As(err, &ae) {
 			ext := map[string]any{"code": string(ae.Code)}

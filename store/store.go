@@ -94,6 +94,13 @@ type Event struct {
 	DedupKey string
 }
 
+// UserQuery picks users by the start of their email or of their phone
+// number (each "" to match none of that kind; both "": every user).
+type UserQuery struct {
+	EmailPrefix string
+	PhonePrefix string
+}
+
 // Cursor is a position in a list ordered by time and id: the zero Cursor
 // is the start; a list continues after (or before) the row it names.
 type Cursor struct {
@@ -249,10 +256,10 @@ type Roles interface {
 	// SetUserRoles replaces the roles of userID, or returns ErrNotFound.
 	SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error
 	// ListUsers returns up to limit users after the cursor (by creation,
-	// then id), whose email or phone starts with prefix ("": all).
-	ListUsers(ctx context.Context, prefix string, after Cursor, limit int) ([]*User, error)
+	// then id) that q matches.
+	ListUsers(ctx context.Context, q UserQuery, after Cursor, limit int) ([]*User, error)
 	// CountUsers counts the users ListUsers would list from the start.
-	CountUsers(ctx context.Context, prefix string) (int, error)
+	CountUsers(ctx context.Context, q UserQuery) (int, error)
 }
 
 // Events are the security-event trail.

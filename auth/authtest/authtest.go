@@ -157,6 +157,7 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		// The fake provider answers at once; so do checks nobody makes.
 		ProviderCheckTime: time.Microsecond,
 		SyncEvents:        true, // a test reads an event right after its request
+		RequestInfo:       requestInfo,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -214,4 +215,17 @@ func (e *Env) SignIn(tb testing.TB, email, phone string) *auth.AuthResult {
 		tb.Fatalf("VerifyOTP() = %v", err)
 	}
 	return res
+}
+
+type requestKey struct{}
+
+// WithRequest gives ctx a client address and user agent, as the HTTP edge
+// gives a request's, for the service's security events.
+func WithRequest(ctx context.Context, ip, userAgent string) context.Context {
+	return context.WithValue(ctx, requestKey{}, [2]string{ip, userAgent})
+}
+
+func requestInfo(ctx context.Context) (string, string) {
+	v, _ := ctx.Value(requestKey{}).([2]string)
+	return v[0], v[1]
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"time"
 
@@ -48,7 +49,15 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return err
 	}
-	db, err := sqlstore.Open(ctx, getenv("DATABASE_URL"), sqlstore.Options{})
+	url := getenv("DATABASE_URL")
+	if url == "" {
+		// The server's default database, which must exist: an empty one
+		// made here would only say "no account".
+		if _, err := os.Stat("twostep.db"); err != nil {
+			return errors.New("admin: DATABASE_URL is not set and there is no twostep.db here: set DATABASE_URL to the server's database")
+		}
+	}
+	db, err := sqlstore.Open(ctx, url, sqlstore.Options{})
 	if err != nil {
 		return fmt.Errorf("admin: DATABASE_URL: %w", err)
 	}

@@ -79,11 +79,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 			a.Close()
 		}
 	}()
+	kept := "kept in " + devSecretsFile + " beside the database while codes are printed, else this process's (development only)"
 	if cfg.SigningKeysGenerated {
-		a.log.Warn("neither JWT_SIGNING_KEYS nor JWT_SECRET set: signing access tokens with a development Ed25519 key, kept in " + devSecretsFile + " beside the database (development only)")
+		a.log.Warn("neither JWT_SIGNING_KEYS nor JWT_SECRET set: signing access tokens with a development Ed25519 key, " + kept)
 	}
 	if cfg.RefreshSecretGenerated {
-		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a development secret, kept in " + devSecretsFile + " beside the database (development only)")
+		a.log.Warn("REFRESH_TOKEN_SECRET not set: using a development secret, " + kept)
 	}
 	if cfg.MetricsAddr != "" {
 		a.metrics = metrics.New()
@@ -112,7 +113,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		return nil, err
 	}
 	refreshSecret := cfg.RefreshSecret
-	if cfg.SigningKeysGenerated || cfg.RefreshSecretGenerated {
+	// Kept across restarts only while codes are printed (no Twilio): the
+	// same condition as the relaxed limits, and never production.
+	if (cfg.SigningKeysGenerated || cfg.RefreshSecretGenerated) && !cfg.TwilioConfigured() && !cfg.Production {
 		devKeys, devRefresh, err := developmentSecrets(cfg, a.log)
 		if err != nil {
 			return nil, err
@@ -189,7 +192,9 @@ const sessionsMigration = 6
 // this process in development without any.
 func signingKeys(cfg *config.Config) (*auth.SigningKeys, error) {
 	if cfg.SigningKeysGenerated {
-		return nil, nil // developmentSecrets makes them
+		// This process's; developmentSecrets replaces them with kept ones
+		// while codes are printed.
+		return auth.GenerateSigningKeys()
 	}
 	keys, err := auth.NewSigningKeys(cfg.SigningKeys, cfg.JWTSecret)
 	if err != nil {

@@ -50,7 +50,7 @@ type devSecrets struct {
 func developmentSecrets(cfg *config.Config, log *slog.Logger) (keys *auth.SigningKeys, refresh []byte, err error) {
 	path := filepath.Join(devDir(cfg), devSecretsFile)
 	var saved devSecrets
-	if b, err := os.ReadFile(path); err == nil {
+	if b, err := readPrivate(path); err == nil {
 		if json.Unmarshal(b, &saved) != nil {
 			saved = devSecrets{}
 			log.Warn("development secrets file unreadable: making new ones", "path", path)
@@ -77,9 +77,41 @@ func developmentSecrets(cfg *config.Config, log *slog.Logger) (keys *auth.Signin
 	}
 	if changed {
 		b, _ := json.MarshalIndent(saved, "", "  ")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
+		if err := writePrivate(path, b); err != nil {
 			log.Warn("development secrets not kept: tokens and sessions end with this process", "path", path, "err", err)
 		}
 	}
 	return keys, refresh, nil
+}
+
+// readPrivate reads a file of development state only if this user owns it
+// and nobody else may read or write it: keys planted by another user of a
+// shared directory are not taken.
+func readPrivate(path string) ([]byte, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o077 != 0 || !ownedByMe(fi) {
+		return nil, fmt.Errorf("%s is not a private file of this user (mode %v): not read", path, fi.Mode())
+	}
+	return os.ReadFile(path)
+}
+
+// writePrivate writes a file only this user may read, replacing path
+// whatever its mode was.
+func writePrivate(path string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path) // CreateTemp made it 0600
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -60,7 +59,7 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		// Pending codes survive a restart (a hot reload), as they would at
 		// Twilio.
 		state := filepath.Join(devDir(cfg), devEmulatorFile)
-		if b, err := os.ReadFile(state); err == nil {
+		if b, err := readPrivate(state); err == nil {
 			if err := emu.RestoreState(b); err != nil {
 				log.Warn("development emulator state unreadable: pending codes are lost", "path", state, "err", err)
 			}
@@ -70,7 +69,7 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		stop = func() {
 			_ = hs.Close()
 			if b, err := emu.MarshalState(); err == nil {
-				if err := os.WriteFile(state, b, 0o600); err != nil {
+				if err := writePrivate(state, b); err != nil {
 					log.Warn("development emulator state not kept: pending codes end with this process", "path", state, "err", err)
 				}
 			}

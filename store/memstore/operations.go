@@ -36,19 +36,23 @@ func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, n
 	return nil
 }
 
-func matches(u *store.User, prefix string) bool {
-	return strings.HasPrefix(u.Email, prefix) || strings.HasPrefix(u.Phone, prefix)
+func matches(u *store.User, q store.UserQuery) bool {
+	if q.EmailPrefix == "" && q.PhonePrefix == "" {
+		return true
+	}
+	return q.EmailPrefix != "" && strings.HasPrefix(u.Email, q.EmailPrefix) ||
+		q.PhonePrefix != "" && strings.HasPrefix(u.Phone, q.PhonePrefix)
 }
 
 // ListUsers lists users after the cursor, by creation then id.
-func (db *DB) ListUsers(ctx context.Context, prefix string, after store.Cursor, limit int) ([]*store.User, error) {
+func (db *DB) ListUsers(ctx context.Context, q store.UserQuery, after store.Cursor, limit int) ([]*store.User, error) {
 	if err := db.lock(ctx, "list users"); err != nil {
 		return nil, err
 	}
 	defer db.mu.Unlock()
 	var out []*store.User
 	for _, u := range db.users {
-		if !matches(u, prefix) {
+		if !matches(u, q) {
 			continue
 		}
 		if (after != store.Cursor{}) && (u.CreatedAt.Before(ms(after.At)) || u.CreatedAt.Equal(ms(after.At)) && u.ID <= after.ID) {
@@ -67,14 +71,14 @@ func (db *DB) ListUsers(ctx context.Context, prefix string, after store.Cursor, 
 }
 
 // CountUsers counts the users whose email or phone starts with prefix.
-func (db *DB) CountUsers(ctx context.Context, prefix string) (int, error) {
+func (db *DB) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	if err := db.lock(ctx, "count users"); err != nil {
 		return 0, err
 	}
 	defer db.mu.Unlock()
 	n := 0
 	for _, u := range db.users {
-		if matches(u, prefix) {
+		if matches(u, q) {
 			n++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twostep/twostep/store"
 )
@@ -65,23 +66,33 @@ func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, n
 }
 
 // userFilter is the WHERE clause of ListUsers and CountUsers, its
-// arguments numbered from n. A prefix compares the start of the email and
-// of the phone (a scan: the administrators' search, not a hot path).
-func userFilter(prefix string, n int) (string, []any) {
-	if prefix == "" {
+// arguments numbered from n. A prefix compares the start of the email or
+// of the phone, in characters (a scan: the administrators' search, not a
+// hot path).
+func userFilter(q store.UserQuery, n int) (string, []any) {
+	if q.EmailPrefix == "" && q.PhonePrefix == "" {
 		return "true", nil
 	}
-	p, l := placeholder(n), placeholder(n+1)
-	return `(substr(email, 1, ` + l + `) = ` + p + ` OR substr(phone, 1, ` + l + `) = ` + p + `)`, []any{prefix, len(prefix)}
+	var terms []string
+	var args []any
+	for _, c := range []struct{ column, prefix string }{{"email", q.EmailPrefix}, {"phone", q.PhonePrefix}} {
+		if c.prefix == "" {
+			continue
+		}
+		p, l := placeholder(n+len(args)), placeholder(n+len(args)+1)
+		terms = append(terms, `substr(`+c.column+`, 1, `+l+`) = `+p)
+		args = append(args, c.prefix, utf8.RuneCountInString(c.prefix))
+	}
+	return "(" + strings.Join(terms, " OR ") + ")", args
 }
 
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
 
 // ListUsers lists users after the cursor, by creation then id.
-func (db *DB) ListUsers(ctx context.Context, prefix string, after store.Cursor, limit int) ([]*store.User, error) {
+func (db *DB) ListUsers(ctx context.Context, q store.UserQuery, after store.Cursor, limit int) ([]*store.User, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	where, args := userFilter(prefix, 4)
+	where, args := userFilter(q, 4)
 	rows, err := db.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users
 		WHERE (created_at > $1 OR (created_at = $1 AND id > $2)) AND `+where+`
 		ORDER BY created_at, id LIMIT $3`, append([]any{afterMillis(after), after.ID, limit}, args...)...)
@@ -111,11 +122,11 @@ func afterMillis(c store.Cursor) int64 {
 	return millis(c.At)
 }
 
-// CountUsers counts the users whose email or phone starts with prefix.
-func (db *DB) CountUsers(ctx context.Context, prefix string) (int, error) {
+// CountUsers counts the users q matches.
+func (db *DB) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	where, args := userFilter(prefix, 1)
+	where, args := userFilter(q, 1)
 	var n int
 	if err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+where, args...).Scan(&n); err != nil {
 		return 0, db.wrap("count users", err)

@@ -56,7 +56,7 @@ func testListUsers(t *testing.T, s store.Store) {
 	var got []string
 	var after store.Cursor
 	for {
-		page, err := s.ListUsers(ctx, "list", after, 2)
+		page, err := s.ListUsers(ctx, store.UserQuery{EmailPrefix: "list"}, after, 2)
 		if err != nil {
 			t.Fatalf("ListUsers() = %v", err)
 		}
@@ -82,17 +82,25 @@ func testListUsers(t *testing.T, s store.Store) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("ListUsers pages = %v, want %v (by creation, then id, each once)", got, want)
 	}
-	if n, err := s.CountUsers(ctx, "list"); err != nil || n != 5 {
+	if n, err := s.CountUsers(ctx, store.UserQuery{EmailPrefix: "list", PhonePrefix: "list"}); err != nil || n != 5 {
 		t.Errorf("CountUsers(list) = %d, %v, want 5", n, err)
 	}
-	if page, _ := s.ListUsers(ctx, "+19990000003", store.Cursor{}, 10); len(page) != 1 || page[0].ID != all[3].ID {
+	if page, _ := s.ListUsers(ctx, store.UserQuery{EmailPrefix: "+19990000003", PhonePrefix: "+19990000003"}, store.Cursor{}, 10); len(page) != 1 || page[0].ID != all[3].ID {
 		t.Errorf("ListUsers(by phone prefix) = %v, want the one user", page)
 	}
-	if n, _ := s.CountUsers(ctx, "+1999000"); n != 5 {
+	if n, _ := s.CountUsers(ctx, store.UserQuery{PhonePrefix: "+1999000"}); n != 5 {
 		t.Errorf("CountUsers(+1999000) = %d, want 5", n)
 	}
-	if n, _ := s.CountUsers(ctx, "nobody-"); n != 0 {
+	if n, _ := s.CountUsers(ctx, store.UserQuery{EmailPrefix: "nobody-"}); n != 0 {
 		t.Errorf("CountUsers(nobody-) = %d", n)
+	}
+	// Prefixes count in characters, not bytes.
+	u := &store.User{ID: randomID(), Email: "josé-" + randomID() + "@example.com", PasswordHash: "h", Phone: newPhone(), CreatedAt: t0(), UpdatedAt: t0()}
+	if err := s.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.CountUsers(ctx, store.UserQuery{EmailPrefix: "josé-"}); n != 1 {
+		t.Errorf("CountUsers(josé-) = %d, want 1", n)
 	}
 }
 
