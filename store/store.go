@@ -12,6 +12,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -195,6 +196,45 @@ type Users interface {
 	// number) as one step, or returns ErrNotFound. Rate-limit counters and
 	// attempt logs are left to expire.
 	DeleteUser(ctx context.Context, id string) error
+	// ImportUsers inserts a batch of users, already normalised, as one
+	// atomic step, and returns what became of each, in order:
+	//
+	//   - ImportEmailExists: a user with its email exists, in the store or
+	//     earlier in users; nothing about it is written. This comes first,
+	//     so importing a batch again writes nothing.
+	//   - ImportPhoneTaken: another user, in the store or earlier in users,
+	//     owns its number (has verified it); it is not inserted, verified
+	//     or not, as registration refuses such a number.
+	//   - ImportInserted: inserted; if PhoneVerified, it owns its number
+	//     from now on, as CompleteChallenge would make it.
+	//
+	// IDs and times must be set by the caller; UpdatedAt is also when the
+	// number was verified. On an error (a duplicate id is a caller's bug,
+	// not a skip) nothing of the batch is written. Callers pass batches of
+	// about a thousand: one call is one transaction.
+	ImportUsers(ctx context.Context, users []*User) ([]ImportResult, error)
+}
+
+// ImportResult is what ImportUsers did with one user.
+type ImportResult int
+
+// The results of ImportUsers.
+const (
+	ImportInserted    ImportResult = iota + 1 // inserted
+	ImportEmailExists                         // skipped: the email has an account
+	ImportPhoneTaken                          // refused: another account owns the number
+)
+
+func (r ImportResult) String() string {
+	switch r {
+	case ImportInserted:
+		return "inserted"
+	case ImportEmailExists:
+		return "email exists"
+	case ImportPhoneTaken:
+		return "phone taken"
+	}
+	return "ImportResult(" + strconv.Itoa(int(r)) + ")"
 }
 
 // Challenges are logins waiting for their code.

@@ -277,3 +277,46 @@ func (db *DB) ClearAttempts(ctx context.Context, key string) error {
 	delete(db.attempts, key)
 	return nil
 }
+
+// ImportUsers inserts a batch of users under the store's lock: it decides
+// every user first, then writes, so an error writes nothing.
+func (db *DB) ImportUsers(ctx context.Context, users []*store.User) ([]store.ImportResult, error) {
+	if err := db.lock(ctx, "import users"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	res := make([]store.ImportResult, len(users))
+	emails, owners, ids := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, u := range users {
+		_, email := db.emails[u.Email]
+		_, owned := db.owners[u.Phone]
+		_, id := db.users[u.ID]
+		switch {
+		case email || emails[u.Email]:
+			res[i] = store.ImportEmailExists
+		case owned || owners[u.Phone]:
+			res[i] = store.ImportPhoneTaken
+		case id || ids[u.ID]:
+			return nil, wrap("import users", fmt.Errorf("duplicate id %q", u.ID))
+		default:
+			res[i] = store.ImportInserted
+			emails[u.Email], ids[u.ID] = true, true
+			if u.PhoneVerified {
+				owners[u.Phone] = true
+			}
+		}
+	}
+	for i, u := range users {
+		if res[i] != store.ImportInserted {
+			continue
+		}
+		c := *u
+		c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+		db.users[c.ID] = &c
+		db.emails[c.Email] = c.ID
+		if c.PhoneVerified {
+			db.owners[c.Phone] = c.ID
+		}
+	}
+	return res, nil
+}

@@ -72,6 +72,10 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"ListUsers", testListUsers},
 		{"Events", testEvents},
 		{"ChangedNumberEndsCodes", testChangedNumberEndsCodes},
+		{"ImportUsers", testImportUsers},
+		{"ImportUsersAtomic", testImportUsersAtomic},
+		{"ImportUsersDeadline", testImportUsersDeadline},
+		{"ConcurrentImportUsers", testConcurrentImportUsers},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
