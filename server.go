@@ -6,6 +6,7 @@
 //	twostep bench              compare me with a plain net/http handler over loopback
 //	twostep keygen             print a fresh signing key (JWK) for JWT_SIGNING_KEYS
 //	twostep admin grant|revoke EMAIL   give or take the ADMIN role
+//	twostep import-users [FILE|-]      import accounts with bcrypt hashes from JSON Lines
 package main
 
 //go:generate go tool gqlgen generate
@@ -28,6 +29,7 @@ import (
 	"github.com/twostep/twostep/internal/app"
 	"github.com/twostep/twostep/internal/bench"
 	"github.com/twostep/twostep/internal/config"
+	"github.com/twostep/twostep/internal/importer"
 	"github.com/twostep/twostep/internal/keygen"
 	"github.com/twostep/twostep/twilioverify/emulator"
 )
@@ -41,6 +43,7 @@ var commands = map[string]command{
 	"bench":           bench.Main,
 	"keygen":          keygen.Main,
 	"admin":           admin.Main,
+	"import-users":    importer.Main,
 }
 
 // errUsage is a mistake on the command line: exit status 2.

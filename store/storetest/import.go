@@ -120,7 +120,7 @@ func testImportUsers(t *testing.T, s store.Store) {
 			t.Errorf("ImportUsers() again: user %d inserted", i)
 		}
 	}
-	if n, _ := s.CountUsers(ctx, "import-"); n != 4 {
+	if n, _ := s.CountUsers(ctx, store.UserQuery{EmailPrefix: "import-"}); n != 4 {
 		t.Errorf("CountUsers(imported) = %d, want 4", n)
 	}
 	if res, err := s.ImportUsers(ctx, nil); err != nil || len(res) != 0 {
@@ -133,13 +133,21 @@ func testImportUsers(t *testing.T, s store.Store) {
 func testImportUsersAtomic(t *testing.T, s store.Store) {
 	existing := newUser(t, s)
 	first := importUser(true)
+	batch := []*store.User{first}
+	for range 700 { // more than one statement's worth
+		batch = append(batch, importUser(true))
+	}
 	clash := importUser(true)
-	clash.ID = existing.ID
-	if _, err := s.ImportUsers(t.Context(), []*store.User{first, clash}); err == nil {
+	clash.ID, clash.Email = existing.ID, "zzz-"+clash.Email // last, in any order
+	batch = append(batch, clash)
+	if _, err := s.ImportUsers(t.Context(), batch); err == nil {
 		t.Fatal("ImportUsers(duplicate id) = nil, want an error")
 	}
 	checkImported(t, s, first, false)
 	checkImported(t, s, clash, false)
+	if n, _ := s.CountUsers(t.Context(), store.UserQuery{EmailPrefix: "import-"}); n != 0 {
+		t.Errorf("CountUsers(imported) after a failed batch = %d, want 0", n)
+	}
 	got, _ := s.UserByID(t.Context(), existing.ID)
 	checkUser(t, got, existing)
 
