@@ -32,7 +32,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*store.User) ([]store.Imp
 		return nil, db.wrap("import users", err)
 	}
 	defer tx.Rollback()
-	if err := importUsers(ctx, tx, users, res); err != nil {
+	if err := importUsers(ctx, tx, db.dialect.name == "sqlite", users, res); err != nil {
 		return nil, db.wrap("import users", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -41,12 +41,16 @@ func (db *DB) ImportUsers(ctx context.Context, users []*store.User) ([]store.Imp
 	return res, nil
 }
 
-func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []store.ImportResult) error {
+// anon makes the placeholders SQLite's anonymous "?": it looks up each
+// "$N" in a list, which costs a statement of thousands of them quadratic
+// time to prepare and to bind.
+func importUsers(ctx context.Context, tx *sql.Tx, anon bool, users []*store.User, res []store.ImportResult) error {
+	q := queries{tx: tx, anon: anon}
 	emails := make([]any, len(users))
 	for i, u := range users {
 		emails[i] = u.Email
 	}
-	exists, err := selectIn(ctx, tx, `SELECT email FROM users WHERE email IN `, emails)
+	exists, err := q.selectIn(ctx, `SELECT email FROM users WHERE email IN `, emails)
 	if err != nil {
 		return err
 	}
@@ -56,7 +60,7 @@ func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []sto
 			phones = append(phones, u.Phone)
 		}
 	}
-	owned, err := selectIn(ctx, tx, `SELECT phone FROM verified_phones WHERE phone IN `, phones)
+	owned, err := q.selectIn(ctx, `SELECT phone FROM verified_phones WHERE phone IN `, phones)
 	if err != nil {
 		return err
 	}
@@ -82,7 +86,7 @@ func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []sto
 	slices.SortFunc(insert, func(a, b int) int { return strings.Compare(users[a].Email, users[b].Email) })
 	slices.SortFunc(claim, func(a, b int) int { return strings.Compare(users[a].Phone, users[b].Phone) })
 	inserted := map[string]bool{}
-	err = insertChunks(ctx, tx, insert, 7, `INSERT INTO users (`+userColumns+`) VALUES `,
+	err = q.insertChunks(ctx, insert, 7, `INSERT INTO users (`+userColumns+`) VALUES `,
 		` ON CONFLICT (email) DO NOTHING RETURNING id`, func(i int) []any {
 			u := users[i]
 			return []any{u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt)}
@@ -97,7 +101,7 @@ func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []sto
 	}
 	claim = slices.DeleteFunc(claim, func(i int) bool { return !inserted[users[i].ID] })
 	claimed := map[string]bool{}
-	err = insertChunks(ctx, tx, claim, 3, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES `,
+	err = q.insertChunks(ctx, claim, 3, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES `,
 		` ON CONFLICT (phone) DO NOTHING RETURNING user_id`, func(i int) []any {
 			u := users[i]
 			return []any{u.Phone, u.ID, millis(u.UpdatedAt)}
@@ -113,7 +117,7 @@ func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []sto
 		}
 	}
 	if len(lost) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id IN `+placeholders(1, len(lost)), lost...); err != nil {
+		if _, err := q.tx.ExecContext(ctx, `DELETE FROM users WHERE id IN `+q.placeholders(1, len(lost)), lost...); err != nil {
 			return err
 		}
 	}
@@ -122,11 +126,11 @@ func importUsers(ctx context.Context, tx *sql.Tx, users []*store.User, res []sto
 
 // selectIn runs query, which ends in IN, over vals in chunks and returns
 // the set of the one text column it selects.
-func selectIn(ctx context.Context, tx *sql.Tx, query string, vals []any) (map[string]bool, error) {
+func (q queries) selectIn(ctx context.Context, query string, vals []any) (map[string]bool, error) {
 	found := map[string]bool{}
 	for len(vals) > 0 {
 		n := min(len(vals), importChunk*4)
-		rows, err := tx.QueryContext(ctx, query+placeholders(1, n), vals[:n]...)
+		rows, err := q.tx.QueryContext(ctx, query+q.placeholders(1, n), vals[:n]...)
 		if err != nil {
 			return nil, err
 		}
@@ -140,7 +144,7 @@ func selectIn(ctx context.Context, tx *sql.Tx, query string, vals []any) (map[st
 
 // insertChunks inserts the rows of idx (each of width values from row)
 // with multi-row statements, and adds what each RETURNING gives to got.
-func insertChunks(ctx context.Context, tx *sql.Tx, idx []int, width int, head, tail string, row func(int) []any, got map[string]bool) error {
+func (q queries) insertChunks(ctx context.Context, idx []int, width int, head, tail string, row func(int) []any, got map[string]bool) error {
 	for len(idx) > 0 {
 		n := min(len(idx), importChunk)
 		var b strings.Builder
@@ -150,11 +154,11 @@ func insertChunks(ctx context.Context, tx *sql.Tx, idx []int, width int, head, t
 			if k > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(placeholders(len(args)+1, width))
+			b.WriteString(q.placeholders(len(args)+1, width))
 			args = append(args, row(i)...)
 		}
 		b.WriteString(tail)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		rows, err := q.tx.QueryContext(ctx, b.String(), args...)
 		if err != nil {
 			return err
 		}
@@ -178,15 +182,26 @@ func collect(rows *sql.Rows, into map[string]bool) error {
 	return rows.Err()
 }
 
-// placeholders returns "($from, …, $from+n-1)".
-func placeholders(from, n int) string {
+// queries run the import's statements of many parameters in tx.
+type queries struct {
+	tx   *sql.Tx
+	anon bool // "?" rather than "$N"
+}
+
+// placeholders returns "($from, …, $from+n-1)", or "(?, …)" with n of
+// them.
+func (q queries) placeholders(from, n int) string {
 	var b strings.Builder
 	b.WriteByte('(')
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(placeholder(from + i))
+		if q.anon {
+			b.WriteByte('?')
+		} else {
+			b.WriteString(placeholder(from + i))
+		}
 	}
 	b.WriteByte(')')
 	return b.String()
