@@ -118,8 +118,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.Port = p.int("PORT", 8080, 0, 65535)
 	c.Host = p.str("HOST", "")
 	c.DatabaseURL = p.str("DATABASE_URL", "")
-	c.DBMaxOpenConns = p.int("DB_MAX_OPEN_CONNS", 20, 1, 1000)
-	c.DBMaxIdleConns = p.int("DB_MAX_IDLE_CONNS", 10, 0, 1000)
+	// Unset, the store's defaults: 20 and 10 on PostgreSQL, 4 and 2
+	// readers on SQLite, where each reader keeps a page cache of its own
+	// and more of them than cores only cost memory.
+	c.DBMaxOpenConns = p.int("DB_MAX_OPEN_CONNS", 0, 1, 1000)
+	c.DBMaxIdleConns = p.int("DB_MAX_IDLE_CONNS", 0, 0, 1000)
 	c.DBConnMaxLife = p.duration("DB_CONN_MAX_LIFETIME", 30*time.Minute)
 	c.DBConnectTimeout = p.duration("DB_CONNECT_TIMEOUT", 5*time.Second)
 	c.DBStmtTimeout = p.duration("DB_STATEMENT_TIMEOUT", 5*time.Second)

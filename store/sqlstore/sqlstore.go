@@ -184,7 +184,10 @@ func openSQLite(ctx context.Context, path, query string, opts Options) (*DB, err
 		return nil, fmt.Errorf("sqlstore: open %s: %w", where, wrapUnavailable(d, err))
 	}
 	// Opened after migrating: the file exists and is in WAL mode by now.
-	r, err := sql.Open("sqlite", params("_pragma", "query_only(1)"))
+	// Each reader keeps a page cache of its own, mostly copies of the
+	// same hot pages: 1 MiB each (SQLite's default is 2) bounds the
+	// server's memory however large the file; the OS caches it for all.
+	r, err := sql.Open("sqlite", params("_pragma", "query_only(1)", "_pragma", "cache_size(-1024)"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", where, err)
