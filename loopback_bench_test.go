@@ -12,8 +12,23 @@ import (
 	"github.com/twostep/twostep/internal/bench"
 )
 
-// TestMain lets BenchmarkLoopback run this test binary as its two servers.
+// envRunMain makes this test binary run main's commands instead of tests,
+// for TestBenchScale's children.
+const envRunMain = "TWOSTEP_TEST_RUN_MAIN"
+
+// TestMain lets BenchmarkLoopback run this test binary as its two servers,
+// and TestBenchScale as twostep itself.
 func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			os.Stderr.WriteString("twostep: " + err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if role := bench.ChildRole(os.Getenv); role != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := bench.Child(ctx, role, os.Getenv, os.Stdout)

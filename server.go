@@ -4,6 +4,7 @@
 //	twostep [-env-file=PATH]   serve (configuration from the environment and .env)
 //	twostep verify-emulator    run the local Twilio Verify emulator
 //	twostep bench              compare me with a plain net/http handler over loopback
+//	twostep bench-scale        import 1k…1M users, then measure memory and me/login latency
 //	twostep keygen             print a fresh signing key (JWK) for JWT_SIGNING_KEYS
 //	twostep admin grant|revoke EMAIL   give or take the ADMIN role
 //	twostep import-users [FILE|-]      import accounts with bcrypt hashes from JSON Lines
@@ -41,6 +42,7 @@ type command func(ctx context.Context, args []string, getenv func(string) string
 var commands = map[string]command{
 	"verify-emulator": emulator.Main,
 	"bench":           bench.Main,
+	"bench-scale":     bench.MainScale,
 	"keygen":          keygen.Main,
 	"admin":           admin.Main,
 	"import-users":    importer.Main,

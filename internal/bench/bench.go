@@ -3,6 +3,11 @@
 // same store lookup), each server in a process of its own, driven by the
 // same closed-loop load in a third. `twostep bench` and the root package's
 // BenchmarkLoopback run it; the README reports its figures.
+//
+// `twostep bench-scale` (Scale) measures twostep as its users grow: it
+// imports generated users with `twostep import-users` (its peak memory),
+// then serves them with `twostep` and measures me and login (latency, and
+// the server's memory), on SQLite or PostgreSQL.
 package bench
 
 import (
