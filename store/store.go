@@ -200,11 +200,11 @@ type Users interface {
 	// atomic step, and returns what became of each, in order:
 	//
 	//   - ImportEmailExists: a user with its email exists, in the store or
-	//     earlier in users; nothing about it is written. This comes first,
-	//     so importing a batch again writes nothing.
-	//   - ImportPhoneTaken: another user, in the store or earlier in users,
-	//     owns its number (has verified it); it is not inserted, verified
-	//     or not, as registration refuses such a number.
+	//     inserted earlier in the batch; nothing about it is written. This
+	//     comes first, so importing a batch again writes nothing.
+	//   - ImportPhoneTaken: another user, in the store or inserted earlier
+	//     in the batch, owns its number (has verified it); it is not
+	//     inserted, verified or not, as registration refuses such a number.
 	//   - ImportInserted: inserted; if PhoneVerified, it owns its number
 	//     from now on, as CompleteChallenge would make it.
 	//
