@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +35,21 @@ func TestProgress(t *testing.T) {
 				t.Errorf("progress wrote %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestBloom(t *testing.T) {
+	b := newBloom()
+	if b.add("a@example.com") || !b.add("a@example.com") {
+		t.Fatal("add(a) twice: want false, then true")
+	}
+	repeats := 0
+	for i := range 100_000 {
+		if b.add("user" + strconv.Itoa(i) + "@example.com") {
+			repeats++
+		}
+	}
+	if repeats > 0 {
+		t.Errorf("%d of 100,000 distinct emails seen before, want 0", repeats)
 	}
 }
