@@ -46,7 +46,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 // MainScale is `twostep bench-scale`: Scale with this executable as
 // import-users and as the server, for each dialect asked, printing a table.
 // Flags: -db, -users, -conns, -login-conns, -duration, -warmup,
-// -rounds, -postgres.
+// -rounds, -dir, -postgres.
 func MainScale(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench-scale", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -58,6 +58,7 @@ func MainScale(ctx context.Context, args []string, getenv func(string) string, s
 	fs.DurationVar(&o.Duration, "duration", 5e9, "measured time per operation and size")
 	fs.DurationVar(&o.Warmup, "warmup", 1e9, "warm-up before each measurement")
 	fs.IntVar(&o.Rounds, "rounds", 3, "rounds, each measuring every size (figures: their medians)")
+	fs.StringVar(&o.Dir, "dir", "", "keep the SQLite databases in this `directory`, and reuse them in later runs (no import then)")
 	fs.StringVar(&o.Postgres, "postgres", getenv("TEST_DATABASE_URL"), "`URL` of a PostgreSQL server where databases may be created (default $TEST_DATABASE_URL)")
 	if err := fs.Parse(args); err != nil {
 		return err

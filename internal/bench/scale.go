@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -30,6 +31,9 @@ type ScaleOptions struct {
 	Duration   time.Duration // measured per operation and size; default 5s
 	Warmup     time.Duration // before each measurement; default 1s
 	Rounds     int           // each measures every size; default 3
+	// Dir, if set, keeps the SQLite databases (scale-N.db) there, and a
+	// later run reuses them instead of importing again.
+	Dir string
 	// Command returns the command that runs this program with args, as
 	// the twostep executable would (`twostep import-users …`, `twostep`).
 	Command func(args ...string) *exec.Cmd
@@ -51,6 +55,9 @@ type Latency struct {
 	Requests  int
 	PerSecond float64
 	P50, P99  time.Duration
+	// CPU is the server's CPU time a request (user and system): steadier
+	// than latency on a machine that other work shares.
+	CPU time.Duration
 }
 
 // ScaleResult is a Scale run.
@@ -152,6 +159,14 @@ type size struct {
 // `twostep import-users`, measuring it, and builds the requests.
 func prepare(ctx context.Context, o ScaleOptions, dir, hash string, n int) (*size, error) {
 	sz := &size{row: ScaleRow{Users: n}, drop: func() {}}
+	if o.Dir != "" && o.Dialect == "sqlite" {
+		dbURL := "sqlite:" + filepath.Join(o.Dir, fmt.Sprintf("scale-%d.db", n))
+		if _, err := os.Stat(strings.TrimPrefix(dbURL, "sqlite:")); err == nil {
+			fmt.Fprintf(o.Log, "%d users: reusing %s, not imported\n", n, dbURL)
+			return sz, sz.requests(ctx, dbURL)
+		}
+		dir = o.Dir
+	}
 	file := filepath.Join(dir, fmt.Sprintf("users-%d.jsonl", n))
 	start := time.Now()
 	if err := writeUsers(file, n, hash); err != nil {
@@ -163,7 +178,9 @@ func prepare(ctx context.Context, o ScaleOptions, dir, hash string, n int) (*siz
 	if err != nil {
 		return nil, err
 	}
-	sz.drop = drop
+	if o.Dir == "" {
+		sz.drop = drop
+	}
 	cmd := o.Command("import-users", "-env-file=", file)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL)
 	var out bytes.Buffer
@@ -174,12 +191,16 @@ func prepare(ctx context.Context, o ScaleOptions, dir, hash string, n int) (*siz
 	}
 	sz.row.Import, sz.row.ImportPeakRSS = time.Since(start), maxRSS(cmd.ProcessState)
 	fmt.Fprintf(o.Log, "%d users: imported in %s, peak RSS %s: %s", n, sz.row.Import.Round(time.Millisecond), mib(sz.row.ImportPeakRSS), lastLine(out.String()))
-	me, logins, testNumbers, err := scaleRequests(ctx, dbURL, n)
+	return sz, sz.requests(ctx, dbURL)
+}
+
+func (sz *size) requests(ctx context.Context, dbURL string) error {
+	me, logins, testNumbers, err := scaleRequests(ctx, dbURL, sz.row.Users)
 	if err != nil {
-		return sz, err
+		return err
 	}
 	sz.me, sz.logins, sz.env = me, logins, []string{"DATABASE_URL=" + dbURL, testNumbers}
-	return sz, nil
+	return nil
 }
 
 // measure starts a server on the size's database and loads it with me,
@@ -224,5 +245,6 @@ func medianLatency(ls []Latency) Latency {
 	m.PerSecond = pick(func(l Latency) float64 { return l.PerSecond })
 	m.P50 = time.Duration(pick(func(l Latency) float64 { return float64(l.P50) }))
 	m.P99 = time.Duration(pick(func(l Latency) float64 { return float64(l.P99) }))
+	m.CPU = time.Duration(pick(func(l Latency) float64 { return float64(l.CPU) }))
 	return m
 }

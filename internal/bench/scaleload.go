@@ -26,13 +26,17 @@ type latencyLoad struct {
 }
 
 type latencyResult struct {
-	times   []time.Duration // of every answer in the measurement, sorted
-	elapsed time.Duration
-	maxRSS  int64 // the server's largest VmRSS sampled, bytes
+	times     []time.Duration // of every answer in the measurement, sorted
+	elapsed   time.Duration
+	maxRSS    int64         // the server's largest VmRSS sampled, bytes
+	serverCPU time.Duration // the server's CPU time during the measurement
 }
 
 func (r latencyResult) latency() Latency {
 	l := Latency{Requests: len(r.times), PerSecond: float64(len(r.times)) / r.elapsed.Seconds()}
+	if len(r.times) > 0 {
+		l.CPU = r.serverCPU / time.Duration(len(r.times))
+	}
 	if len(r.times) > 0 {
 		l.P50 = r.times[len(r.times)/2]
 		l.P99 = r.times[len(r.times)*99/100]
@@ -41,7 +45,7 @@ func (r latencyResult) latency() Latency {
 }
 
 func (l Latency) String() string {
-	return fmt.Sprintf("%6.0f req/s, median %7s, p99 %7s", l.PerSecond, l.P50.Round(time.Microsecond), l.P99.Round(time.Microsecond))
+	return fmt.Sprintf("%6.0f req/s, median %7s, p99 %7s, server CPU %s a request", l.PerSecond, l.P50.Round(time.Microsecond), l.P99.Round(time.Microsecond), l.CPU)
 }
 
 func (l latencyLoad) run(ctx context.Context, warmup, d time.Duration, serverPID int) (latencyResult, error) {
@@ -73,21 +77,21 @@ func (l latencyLoad) run(ctx context.Context, warmup, d time.Duration, serverPID
 		}
 	}
 	sleep(warmup)
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU(serverPID)
 	counting.Store(true)
 	var maxRSS int64
 	for end := start.Add(d); time.Now().Before(end) && ctx.Err() == nil; sleep(100 * time.Millisecond) {
 		maxRSS = max(maxRSS, procStatus(serverPID, "VmRSS"))
 	}
 	counting.Store(false)
-	elapsed := time.Since(start)
+	elapsed, cpu := time.Since(start), processCPU(serverPID)-cpu0
 	cancel()
 	wg.Wait()
 	if firstErr != nil {
 		return latencyResult{}, firstErr
 	}
 	slices.Sort(times)
-	return latencyResult{times: times, elapsed: elapsed, maxRSS: maxRSS}, nil
+	return latencyResult{times: times, elapsed: elapsed, maxRSS: maxRSS, serverCPU: cpu}, nil
 }
 
 func (l latencyLoad) conn(ctx context.Context, c int, counting *atomic.Bool) ([]time.Duration, error) {
@@ -140,27 +144,27 @@ func procStatus(pid int, field string) int64 {
 	return 0
 }
 
-func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+func mib(b int64) string { return fmt.Sprintf("%.1fMiB", float64(b)/(1<<20)) }
 
 // String is the table of a run, with each size's latency over the first
 // size's.
 func (r ScaleResult) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: me over %d connections, login over %d; latencies: medians of %d rounds\n", r.Dialect, r.Conns, r.LoginConns, r.Rounds)
-	fmt.Fprintf(&b, "%9s %9s %11s %11s %11s  %-10s %-10s %-7s  %-10s %-10s %-7s\n", "users", "import", "import RSS",
-		"RSS (me)", "server HWM", "me p50", "me p99", "me/s", "login p50", "login p99", "login/s")
+	fmt.Fprintf(&b, "%9s %8s %10s %10s %10s  %-9s %-9s %-6s %-7s  %-9s %-9s %-6s %-7s\n", "users", "import", "import RSS",
+		"RSS (me)", "server HWM", "me p50", "me p99", "me/s", "me CPU", "login p50", "login p99", "logn/s", "lgn CPU")
 	for _, row := range r.Rows {
-		fmt.Fprintf(&b, "%9d %9s %11s %11s %11s  %-10s %-10s %-7.0f  %-10s %-10s %-7.0f\n", row.Users,
+		fmt.Fprintf(&b, "%9d %8s %10s %10s %10s  %-9s %-9s %-6.0f %-7s  %-9s %-9s %-6.0f %-7s\n", row.Users,
 			row.Import.Round(100*time.Millisecond), mib(row.ImportPeakRSS), mib(row.ServerRSS), mib(row.ServerPeakRSS),
-			row.Me.P50.Round(time.Microsecond), row.Me.P99.Round(time.Microsecond), row.Me.PerSecond,
-			row.Login.P50.Round(time.Microsecond), row.Login.P99.Round(time.Microsecond), row.Login.PerSecond)
+			row.Me.P50.Round(time.Microsecond), row.Me.P99.Round(time.Microsecond), row.Me.PerSecond, row.Me.CPU,
+			row.Login.P50.Round(time.Microsecond), row.Login.P99.Round(time.Microsecond), row.Login.PerSecond, row.Login.CPU)
 	}
 	if len(r.Rows) > 1 {
 		base := r.Rows[0]
 		for _, row := range r.Rows[1:] {
-			fmt.Fprintf(&b, "%d users over %d: me p50 %.2fx p99 %.2fx, login p50 %.2fx p99 %.2fx\n", row.Users, base.Users,
-				ratio(row.Me.P50, base.Me.P50), ratio(row.Me.P99, base.Me.P99),
-				ratio(row.Login.P50, base.Login.P50), ratio(row.Login.P99, base.Login.P99))
+			fmt.Fprintf(&b, "%d users over %d: me p50 %.2fx p99 %.2fx CPU %.2fx, login p50 %.2fx p99 %.2fx CPU %.2fx\n", row.Users, base.Users,
+				ratio(row.Me.P50, base.Me.P50), ratio(row.Me.P99, base.Me.P99), ratio(row.Me.CPU, base.Me.CPU),
+				ratio(row.Login.P50, base.Login.P50), ratio(row.Login.P99, base.Login.P99), ratio(row.Login.CPU, base.Login.CPU))
 		}
 	}
 	return b.String()
