@@ -87,7 +87,7 @@ func TestImportLines(t *testing.T) {
 	want := []string{
 		"line 2: refused: not a JSON object of the import's fields: unexpected EOF",
 		"line 3: refused: email: must be a valid email address",
-		"line 4: refused: phone: must be a valid phone number",
+		"line 4: refused: phone: must be a valid mobile number in international form, e.g. +14155550123",
 		"line 5: refused: password_hash: must be a bcrypt hash ($2a$, $2b$ or $2y$, 60 characters)",
 		"line 6: refused: email: already on an earlier line",
 		"line 9: refused: not a JSON object of the import's fields: unknown field \"phoneVerified\"",
@@ -302,7 +302,7 @@ func TestImportRepeats(t *testing.T) {
 	o := options(t, s, &report)
 	o.BatchSize = 1000
 	sum, err := importer.Import(t.Context(), strings.NewReader(in), o)
-	want := "line 3: refused: phone: must be a valid phone number\n" +
+	want := "line 3: refused: phone: must be a valid mobile number in international form, e.g. +14155550123\n" +
 		"line 1: skipped: an account with this email exists\n" +
 		"line 4: refused: email: already on an earlier line\n" +
 		"line 5: refused: email: already on an earlier line\n"
