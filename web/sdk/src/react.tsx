@@ -8,6 +8,7 @@ import {
   useContext,
   useEffect,
   useMemo,
+  useRef,
   useState,
   useSyncExternalStore,
   type DependencyList,
@@ -149,8 +150,11 @@ export interface QueryState<T> {
   /** Why the last try failed, or null. */
   error: TwostepError | null;
   loading: boolean;
-  /** Ask again. */
-  refetch(): void;
+  /**
+   * Ask again. The promise resolves once that call has settled (its answer
+   * or error shown, unless a newer call started meanwhile); it never rejects.
+   */
+  refetch(): Promise<void>;
 }
 
 /**
@@ -159,10 +163,15 @@ export interface QueryState<T> {
  * call started, or after unmount, is dropped.
  *
  *   const { data: me, error, loading } = useTwostepQuery((c) => c.me());
+ *
+ * `await refetch()` waits for the new answer: after a mutation, show its
+ * news once the list reflects it.
  */
 export function useTwostepQuery<T>(query: (client: TwostepClient) => Promise<T>, deps: DependencyList = []): QueryState<T> {
   const client = useTwostepClient();
   const [tick, setTick] = useState(0);
+  // Callers of refetch waiting for the call their tick starts.
+  const waiting = useRef<(() => void)[]>([]);
   const [state, setState] = useState<{ data: T | undefined; error: TwostepError | null; loading: boolean }>({
     data: undefined,
     error: null,
@@ -170,17 +179,27 @@ export function useTwostepQuery<T>(query: (client: TwostepClient) => Promise<T>,
   });
   useEffect(() => {
     let live = true;
+    const settled = waiting.current.splice(0);
     setState((s) => (s.loading ? s : { ...s, loading: true }));
-    query(client).then(
-      (data) => live && setState({ data, error: null, loading: false }),
-      (err: unknown) => live && setState((s) => ({ data: s.data, error: toTwostepError(err), loading: false })),
-    );
+    query(client)
+      .then(
+        (data) => live && setState({ data, error: null, loading: false }),
+        (err: unknown) => live && setState((s) => ({ data: s.data, error: toTwostepError(err), loading: false })),
+      )
+      .finally(() => settled.forEach((resolve) => resolve()));
     return () => {
       live = false;
     };
     // query is usually an inline function: deps say when it means something new.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, tick, ...deps]);
-  const refetch = useCallback(() => setTick((t) => t + 1), []);
+  const refetch = useCallback(
+    () =>
+      new Promise<void>((resolve) => {
+        waiting.current.push(resolve);
+        setTick((t) => t + 1);
+      }),
+    [],
+  );
   return { ...state, refetch };
 }

@@ -258,6 +258,44 @@ describe('useTwostepQuery', () => {
     expect(fake.operations().filter((o) => o === 'Me')).toHaveLength(3);
   });
 
+  it('refetch resolves once the new answer is shown, also after an error', async () => {
+    const fake = createFakeTwostep();
+    const client = newClient(fake);
+    await signIn(client, fake);
+    let refetch!: () => Promise<void>;
+    function Probe() {
+      const q = useTwostepQuery((c) => c.me());
+      refetch = q.refetch;
+      return <p>{q.loading ? 'loading' : q.error ? errorMessage(q.error) : (q.data?.email ?? '')}</p>;
+    }
+    render(
+      <TwostepProvider client={client}>
+        <Probe />
+      </TwostepProvider>,
+    );
+    await settle();
+    let release!: () => void;
+    const slow = new Promise<void>((r) => (release = r));
+    fake.override('Me', async () => {
+      await slow;
+      return errorReply('SERVICE_UNAVAILABLE');
+    });
+    let done = false;
+    await act(async () => {
+      void refetch().then(() => (done = true));
+    });
+    await settle();
+    expect(done).toBe(false);
+    expect(text()).toBe('loading');
+    await act(async () => {
+      release();
+      await slow;
+    });
+    await settle();
+    expect(done).toBe(true);
+    expect(text()).toBe('The service is briefly unavailable. Try again in a moment.');
+  });
+
   it('drops an answer that arrives after a newer call started', async () => {
     const fake = createFakeTwostep();
     const client = newClient(fake);
