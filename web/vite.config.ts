@@ -35,6 +35,9 @@ function csp(): Plugin {
 export default defineConfig({
   base: '/app/',
   plugins: [react(), csp()],
+  // @twostep/client is a link to ./sdk, whose node_modules may hold a React
+  // of its own (for its tests): one copy of React, or hooks fail.
+  resolve: { dedupe: ['react', 'react-dom'] },
   server: {
     proxy: { '/graphql': { target: api } },
   },
