@@ -1,4 +1,8 @@
+import type { TwostepClient } from '@twostep/client';
+import { TwostepProvider } from '@twostep/client/react';
+import type { ReactNode } from 'react';
 import { Link, Navigate, Route, Routes } from 'react-router';
+import { FlowProvider } from './flow';
 import { Account } from './pages/Account';
 import { ChangePassword } from './pages/ChangePassword';
 import { ChangePhone } from './pages/ChangePhone';
@@ -11,6 +15,19 @@ import { Sessions } from './pages/Sessions';
 import { Verify } from './pages/Verify';
 import { Welcome } from './pages/Welcome';
 import { Page } from './ui';
+
+/**
+ * Providers gives the pages the SDK's client (the session: tokens, refresh,
+ * state) and the steps in progress (flow.tsx). The router goes inside:
+ * BrowserRouter in the app, MemoryRouter in tests.
+ */
+export function Providers({ client, children }: { client: TwostepClient; children: ReactNode }) {
+  return (
+    <TwostepProvider client={client}>
+      <FlowProvider>{children}</FlowProvider>
+    </TwostepProvider>
+  );
+}
 
 /** App is the routes, relative to the router's basename (/app in production). */
 export function App() {

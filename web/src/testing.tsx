@@ -1,16 +1,18 @@
-// Test helpers: the real app (real links, real router) against a fake /graphql.
-import { ApolloProvider } from '@apollo/client/react';
+// Test helpers: the real app (the SDK's client, the router, every page)
+// against a fake /graphql.
+import { createTokenStore, createTwostepClient, memoryStorage, type TokenStorage, type TokenStore, type User } from '@twostep/client';
 import { configure, fireEvent, render, screen } from '@testing-library/react';
 import { MemoryRouter } from 'react-router';
-import { createApolloClient, type ClientOptions } from './apollo';
-import { App } from './App';
-import { AuthProvider } from './auth';
-import type { Tokens } from './graphql';
-import { createSessionStore, type SessionStore, type TokenStorage } from './session';
+import { App, Providers } from './App';
 
 // Two shared cores make the first renders slow; a timeout is a failure, so
 // give findBy/waitFor room rather than flake.
 configure({ asyncUtilTimeout: 5000 });
+
+export { memoryStorage };
+
+/** refreshKey is where the SDK keeps the refresh token (its default). */
+export const refreshKey = 'twostep.refresh';
 
 /** A GraphQL response body, as the server would send it. */
 export interface Reply {
@@ -53,62 +55,61 @@ export function gqlError(code: string, extensions: Record<string, unknown> = {},
   return { data: null, errors: [{ message, extensions: { code, ...extensions } }] };
 }
 
-/** renderApp renders the whole app at path, talking to server. */
-export function renderApp(
-  path: string,
-  server: FakeServer,
-  session: SessionStore = createSessionStore(null),
-  opts: Pick<ClientOptions, 'locks' | 'events'> = {},
-) {
-  const { client, refresher } = createApolloClient(session, { uri: 'http://test/graphql', fetch: server.fetch, ...opts });
+/**
+ * renderApp renders the whole app at path, its client talking to server.
+ * store is the session's (signedOut unless given); events is where other
+ * tabs' storage events arrive (none unless given).
+ */
+export function renderApp(path: string, server: FakeServer, store: TokenStore = createTokenStore(), opts: { events?: EventTarget } = {}) {
+  const client = createTwostepClient({ url: 'http://test/graphql', fetch: server.fetch, store, locks: null, events: opts.events ?? null });
   const result = render(
-    <ApolloProvider client={client}>
-      <AuthProvider session={session} refresher={refresher}>
-        <MemoryRouter initialEntries={[path]}>
-          <App />
-        </MemoryRouter>
-      </AuthProvider>
-    </ApolloProvider>,
+    <Providers client={client}>
+      <MemoryRouter initialEntries={[path]}>
+        <App />
+      </MemoryRouter>
+    </Providers>,
   );
-  return { ...result, session, client, refresher };
-}
-
-/** tokens are the nth access and refresh tokens a fake server hands out. */
-export function tokens(n: number, expiresIn = 900): Tokens {
-  return { accessToken: `tok-${n}`, expiresIn, refreshToken: `ref-${n}` };
-}
-
-/** refreshed is refreshSession's answer with the nth tokens. */
-export function refreshed(n: number, expiresIn = 900): Reply {
-  return { data: { refreshSession: { __typename: 'AuthPayload', ...tokens(n, expiresIn) } } };
-}
-
-/** memoryStorage is a Web Storage stand-in whose items a test can inspect. */
-export function memoryStorage(): TokenStorage & { items: Map<string, string> } {
-  const items = new Map<string, string>();
-  return {
-    items,
-    getItem: (k) => items.get(k) ?? null,
-    setItem: (k, v) => void items.set(k, v),
-    removeItem: (k) => void items.delete(k),
-  };
+  return { ...result, client, store };
 }
 
 /** user is the account the fake servers answer me with. */
-export const user = {
-  __typename: 'User',
+export const user: User = {
   id: 'u1',
   email: 'ada@example.com',
   phone: '+14155550123',
   phoneVerified: true,
   createdAt: '2026-01-02T03:04:05Z',
+  roles: [],
 };
 
+/** tokens are the nth access and refresh tokens a fake server hands out, as verifyOtp and refreshSession answer them. */
+export function tokens(n: number, expiresIn = 900) {
+  return {
+    accessToken: `tok-${n}`,
+    tokenType: 'Bearer',
+    expiresIn,
+    refreshToken: `ref-${n}`,
+    refreshExpiresAt: '2026-02-01T00:00:00Z',
+    user,
+  };
+}
+
+/** refreshed is refreshSession's answer with the nth tokens. */
+export function refreshed(n: number, expiresIn = 900): Reply {
+  return { data: { refreshSession: tokens(n, expiresIn) } };
+}
+
 /** signedIn is a session that has just signed in, its refresh token in storage. */
-export function signedIn(storage: TokenStorage = memoryStorage()): SessionStore {
-  const session = createSessionStore(storage);
-  session.save(tokens(1));
-  return session;
+export function signedIn(storage: TokenStorage = memoryStorage()): TokenStore {
+  const store = createTokenStore({ storage });
+  store.save(tokens(1));
+  return store;
+}
+
+/** stored is a session found in storage on start-up: a refresh token and no access token. */
+export function stored(storage: TokenStorage = memoryStorage()): TokenStore {
+  storage.setItem(refreshKey, 'ref-1');
+  return createTokenStore({ storage });
 }
 
 /** type fills the field labelled label, as a person typing would. */

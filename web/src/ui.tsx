@@ -1,6 +1,8 @@
 // The few building blocks every page uses, each carrying its accessibility
 // duty so the pages cannot forget it.
+import { messageFor, type ErrorDetail } from '@twostep/client';
 import { useEffect, useRef, useState, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
+import { formatClock } from './format';
 
 /**
  * Page sets the document title and, on arrival, moves focus to the heading:
@@ -224,13 +226,6 @@ export function CodeExpiry({ secondsLeft, children }: { secondsLeft: number | nu
   );
 }
 
-/** formatClock writes seconds as m:ss, the way a countdown usually looks. */
-export function formatClock(seconds: number): string {
-  const m = Math.floor(seconds / 60);
-  const s = seconds % 60;
-  return `${m}:${String(s).padStart(2, '0')}`;
-}
-
 /**
  * focusFirst focuses the first of ids that names an element, so after a
  * failed submit keyboard and screen-reader users land on what to fix.
@@ -246,18 +241,36 @@ export function focusFirst(ids: readonly string[]) {
 }
 
 /**
- * useRetryGate remembers a RATE_LIMITED answer's retryAfter and counts it
- * down, so a form can keep its submit button shut until the server will
- * listen again.
+ * FormProblem is a form's problem that belongs to no field, ready for its
+ * FormAlert, and the wait a RATE_LIMITED answer asked for.
  */
-export function useRetryGate(): { secondsLeft: number; note(retryAfter: number | undefined): void } {
+export interface FormProblem {
+  problem: ErrorDetail | null;
+  /** Seconds until the server listens again (RATE_LIMITED's retryAfter, counted down); 0 when it does. */
+  waitSeconds: number;
+  /** Show problem (null: none), and hold the form for its retryAfter if it has one. */
+  show(problem: ErrorDetail | null): void;
+  /** What the FormAlert says: the problem's sentence. */
+  message: ReactNode;
+}
+
+/**
+ * useFormProblem keeps a form's problem, and counts down a RATE_LIMITED
+ * answer's retryAfter so the form's button can stay shut until the server
+ * will listen again.
+ */
+export function useFormProblem(): FormProblem {
+  const [problem, setProblem] = useState<ErrorDetail | null>(null);
   const [until, setUntil] = useState<number | null>(null);
-  const left = useSecondsLeft(until);
+  const waitSeconds = useSecondsLeft(until) ?? 0;
   return {
-    secondsLeft: left ?? 0,
-    note(retryAfter) {
-      if (retryAfter !== undefined && retryAfter > 0) setUntil(Date.now() + retryAfter * 1000);
+    problem,
+    waitSeconds,
+    show(p) {
+      setProblem(p);
+      if (p?.code === 'RATE_LIMITED' && p.retryAfter !== undefined && p.retryAfter > 0) setUntil(Date.now() + p.retryAfter * 1000);
     },
+    message: problem && messageFor(problem),
   };
 }
 

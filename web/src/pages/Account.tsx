@@ -1,7 +1,6 @@
-import { useQuery } from '@apollo/client/react';
+import { errorMessage } from '@twostep/client';
+import { useTwostepQuery } from '@twostep/client/react';
 import { Link, useLocation } from 'react-router';
-import { problemsOf } from '../errors';
-import { ME } from '../graphql';
 import { FormAlert, Notice, Page } from '../ui';
 import { type NavState } from './nav';
 import { RequireSession } from './RequireSession';
@@ -22,18 +21,16 @@ export function Account() {
 
 function Settings() {
   const state = useLocation().state as NavState | null;
-  // network-only: after a change, the account as the server now has it.
-  const { data, error, loading, refetch } = useQuery(ME, { fetchPolicy: 'network-only' });
-  const problem = error ? problemsOf(error)[0] : undefined;
-  const user = data?.me;
+  // Read fresh: after a change, the account as the server now has it.
+  const { data: user, error, loading, refetch } = useTwostepQuery((c) => c.me());
   return (
     <Page title="Your account">
       <Notice>{state?.notice}</Notice>
       <div role="status">{loading && !user && <p>Loading your account…</p>}</div>
       <FormAlert>
-        {problem && problem.code !== 'UNAUTHENTICATED' && (
+        {error && error.code !== 'UNAUTHENTICATED' && (
           <>
-            {problem.message}{' '}
+            {errorMessage(error)}{' '}
             <button type="button" className="link" onClick={() => void refetch()}>
               Try again
             </button>

@@ -1,9 +1,8 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { problemsOf, splitByField, type Problem } from '../errors';
-import { CHANGE_PASSWORD } from '../graphql';
-import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 import { RequireSession } from './RequireSession';
 
@@ -24,30 +23,31 @@ export function ChangePassword() {
 
 function ChangePasswordForm() {
   const navigate = useNavigate();
-  const [changePassword, { loading }] = useMutation(CHANGE_PASSWORD);
+  const { changePassword } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [values, setValues] = useState<Record<FieldName, string>>({ currentPassword: '', newPassword: '' });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const form = useFormProblem();
 
   const set = (name: FieldName) => (e: { target: { value: string } }) => setValues({ ...values, [name]: e.target.value });
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
+    setBusy(true);
     try {
-      await changePassword({ variables: { input: values } });
+      await changePassword(values);
       const state: NavState = { notice: 'Your password was changed, and your other sessions were signed out.' };
       // replace: Back must not return to a form holding both passwords.
       navigate('/account', { replace: true, state });
     } catch (err) {
-      const split = splitByField(problemsOf(err), fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
@@ -55,7 +55,7 @@ function ChangePasswordForm() {
     <Page title="Change your password">
       <p>Every other device signed in to your account is signed out. This one stays signed in.</p>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="currentPassword"
           label="Current password"
@@ -64,16 +64,16 @@ function ChangePasswordForm() {
           required
           value={values.currentPassword}
           onChange={set('currentPassword')}
-          error={fieldErrors.currentPassword}
+          error={errors.currentPassword}
         />
         <NewPasswordField
           id="newPassword"
           label="New password"
           value={values.newPassword}
           onChange={set('newPassword')}
-          error={fieldErrors.newPassword}
+          error={errors.newPassword}
         />
-        <SubmitButton label="Change password" busyLabel="Changing password…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         <Link to="/account">Back to your account</Link>

@@ -1,15 +1,17 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors, messageFor, toTwostepError, type TwostepClient } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { hasCode, problemsOf, splitByField, type Problem } from '../errors';
-import { CONFIRM_PHONE_CHANGE, START_PHONE_CHANGE, type PhoneChange } from '../graphql';
 import { digitsOnly, normalizePhone } from '../input';
-import { CodeExpiry, CodeField, Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useExpiry, useRetryGate } from '../ui';
+import { CodeExpiry, CodeField, Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useExpiry, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 import { RequireSession } from './RequireSession';
 
 const fields = ['newPhone', 'password'] as const;
 type FieldName = (typeof fields)[number];
+
+/** PhoneChange is startPhoneChange's answer: the changeToken, where the code went, and until when. */
+type PhoneChange = Awaited<ReturnType<TwostepClient['startPhoneChange']>>;
 
 /**
  * ChangePhone moves the account to a new number in two steps on one page:
@@ -71,12 +73,12 @@ function StartStep({
   back: Back;
   onSent(change: PhoneChange): void;
 }) {
-  const [start, { loading }] = useMutation(START_PHONE_CHANGE);
+  const { startPhoneChange } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [password, setPassword] = useState('');
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>(back.fieldErrors ?? {});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>(back.fieldErrors ?? {});
+  const form = useFormProblem();
   const [answered, setAnswered] = useState(false);
-  const gate = useRetryGate();
 
   // Coming back from the code step with a problem at a field: once this
   // page has mounted (and Page has focused its heading), focus that field.
@@ -86,20 +88,19 @@ function StartStep({
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
     setAnswered(true);
+    setBusy(true);
     try {
-      const { data } = await start({ variables: { input: { newPhone: normalizePhone(newPhone), password } } });
-      if (!data) throw new Error('startPhoneChange: no data');
-      onSent(data.startPhoneChange);
+      onSent(await startPhoneChange({ newPhone: normalizePhone(newPhone), password }));
     } catch (err) {
-      const split = splitByField(problemsOf(err), fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
@@ -108,7 +109,7 @@ function StartStep({
       <Notice>{answered ? undefined : back.notice}</Notice>
       <p>We text a code to the new number to check that it is yours. Sign-in codes go to it once you enter that code.</p>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="newPhone"
           label="New mobile phone number"
@@ -118,7 +119,7 @@ function StartStep({
           hint="With + and the country code, for example +1 415 555 0123."
           value={newPhone}
           onChange={(e) => setNewPhone(e.target.value)}
-          error={fieldErrors.newPhone}
+          error={errors.newPhone}
         />
         <Field
           id="password"
@@ -129,9 +130,9 @@ function StartStep({
           hint="Your password, to check that it is you."
           value={password}
           onChange={(e) => setPassword(e.target.value)}
-          error={fieldErrors.password}
+          error={errors.password}
         />
-        <SubmitButton label="Send code" busyLabel="Sending code…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         <Link to="/account">Back to your account</Link>
@@ -142,51 +143,51 @@ function StartStep({
 
 function ConfirmStep({ change, onBack }: { change: PhoneChange; onBack(b: Back): void }) {
   const navigate = useNavigate();
-  const [confirm, { loading }] = useMutation(CONFIRM_PHONE_CHANGE);
+  const { confirmPhoneChange } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [code, setCode] = useState('');
   const [codeError, setCodeError] = useState<string | undefined>();
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const form = useFormProblem();
   const input = useRef<HTMLInputElement>(null);
   const secondsLeft = useExpiry(change.expiresAt);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
+    if (busy || form.waitSeconds > 0) return;
     setCodeError(undefined);
-    setFormProblem(null);
+    form.show(null);
     const digits = digitsOnly(code);
     if (digits === '') {
       setCodeError('Enter the code from the text message.');
       input.current?.focus();
       return;
     }
+    setBusy(true);
     try {
-      const { data } = await confirm({ variables: { input: { changeToken: change.changeToken, code: digits } } });
-      if (!data) throw new Error('confirmPhoneChange: no data');
-      const state: NavState = { notice: `Your phone number is now ${data.confirmPhoneChange.user.phone}. Sign-in codes go to it from now on.` };
+      const { user } = await confirmPhoneChange({ changeToken: change.changeToken, code: digits });
+      const state: NavState = { notice: `Your phone number is now ${user.phone}. Sign-in codes go to it from now on.` };
       navigate('/account', { replace: true, state });
-    } catch (err) {
-      const problems = problemsOf(err);
-      if (hasCode(problems, 'MFA_TOKEN_INVALID') || problems.some((p) => p.field === 'changeToken')) {
-        onBack({ notice: 'This phone number change has expired or was already used. Start again to get a new code.' });
+    } catch (caught) {
+      setBusy(false);
+      const err = toTwostepError(caught);
+      if (err.has('MFA_TOKEN_INVALID') || err.errors.some((d) => 'field' in d && d.field === 'changeToken')) {
+        onBack({ notice: messageFor({ code: 'MFA_TOKEN_INVALID', step: 'phoneChange', message: '' }) });
         return;
       }
-      if (problems.some((p) => p.code === 'INVALID_OTP' && p.attemptsLeft === 0)) {
+      if (err.attemptsLeft === 0) {
         onBack({ notice: 'That code was wrong too many times. Start again to get a new code.' });
         return;
       }
       // Another account confirmed the number first: it is the number to fix.
-      const taken = problems.find((p) => p.code === 'PHONE_TAKEN');
+      const taken = err.find('PHONE_TAKEN');
       if (taken) {
-        onBack({ fieldErrors: { newPhone: taken.message } });
+        onBack({ fieldErrors: { newPhone: messageFor(taken) } });
         return;
       }
-      const split = splitByField(problems, ['code'] as const);
-      setCodeError(split.fieldErrors.code);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      if (split.fieldErrors.code) {
+      const split = fieldErrors(err, ['code'] as const);
+      setCodeError(split.fields.code);
+      form.show(split.form);
+      if (split.fields.code) {
         input.current?.focus();
         input.current?.select();
       }
@@ -206,9 +207,9 @@ function ConfirmStep({ change, onBack }: { change: PhoneChange; onBack(b: Back):
         to get a new one.
       </CodeExpiry>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <CodeField inputRef={input} enterKeyHint="done" value={code} onChange={(e) => setCode(e.target.value)} error={codeError} />
-        <SubmitButton label="Confirm" busyLabel="Checking…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Confirm" busyLabel="Checking…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         No code, or the wrong number?{' '}

@@ -1,10 +1,8 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useRef, useState, type FormEvent } from 'react';
 import { Link } from 'react-router';
-import { useAuth } from '../auth';
-import { problemsOf, splitByField, type Problem } from '../errors';
-import { DELETE_ACCOUNT } from '../graphql';
-import { Checkbox, Field, FormAlert, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { Checkbox, Field, FormAlert, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
 import { RequireSession } from './RequireSession';
 
 const fields = ['password', 'confirm'] as const;
@@ -13,8 +11,9 @@ type FieldName = (typeof fields)[number];
 /**
  * DeleteAccount deletes the signed-in person's account, after the password
  * and a ticked box saying they mean it. The server ends every session at
- * once, so the tokens here are forgotten and RequireSession takes the
- * person to the sign-in page with the news.
+ * once and the SDK forgets the tokens (no logout: there is nothing left to
+ * log out of), so RequireSession takes the person to the sign-in page with
+ * the news.
  */
 export function DeleteAccount() {
   return (
@@ -25,36 +24,34 @@ export function DeleteAccount() {
 }
 
 function DeleteForm() {
-  const { accountDeleted } = useAuth();
-  const [deleteAccount, { loading }] = useMutation(DELETE_ACCOUNT);
+  const { deleteAccount } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [password, setPassword] = useState('');
   const [confirmed, setConfirmed] = useState(false);
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const form = useFormProblem();
   const box = useRef<HTMLInputElement>(null);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
     if (!confirmed) {
       // Checked here: nothing is sent until the person has said they mean it.
-      setFieldErrors({ confirm: 'Tick this box to confirm that you want your account deleted.' });
+      setErrors({ confirm: 'Tick this box to confirm that you want your account deleted.' });
       box.current?.focus();
       return;
     }
+    setBusy(true);
     try {
-      await deleteAccount({ variables: { input: { password } } });
-      // No logout: the server has already ended every session of the account.
-      accountDeleted();
+      await deleteAccount({ password });
     } catch (err) {
-      const split = splitByField(problemsOf(err), fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
@@ -65,7 +62,7 @@ function DeleteForm() {
         then be used for a new account.
       </p>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="password"
           label="Password"
@@ -75,7 +72,7 @@ function DeleteForm() {
           hint="Your password, to check that it is you."
           value={password}
           onChange={(e) => setPassword(e.target.value)}
-          error={fieldErrors.password}
+          error={errors.password}
         />
         <Checkbox
           id="confirm"
@@ -83,14 +80,14 @@ function DeleteForm() {
           inputRef={box}
           checked={confirmed}
           onChange={(e) => setConfirmed(e.target.checked)}
-          error={fieldErrors.confirm}
+          error={errors.confirm}
         />
         <SubmitButton
           className="danger"
           label="Delete my account"
           busyLabel="Deleting your account…"
-          busy={loading}
-          waitSeconds={gate.secondsLeft}
+          busy={busy}
+          waitSeconds={form.waitSeconds}
         />
       </form>
       <p>

@@ -1,10 +1,9 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
-import { useAuth } from '../auth';
-import { problemsOf, splitByField, type Problem } from '../errors';
-import { REQUEST_PASSWORD_RESET } from '../graphql';
-import { Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { useFlow } from '../flow';
+import { Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 
 const fields = ['email'] as const;
@@ -12,49 +11,49 @@ const fields = ['email'] as const;
 /**
  * ForgotPassword starts a password reset. The server answers the same for
  * every email, so this page cannot tell whether a code was sent, and says
- * so on the next one; the reset is held in memory (see auth.tsx) like a
+ * so on the next one; the reset is held in memory (see flow.tsx) like a
  * login's challenge.
  */
 export function ForgotPassword() {
   const navigate = useNavigate();
   const state = useLocation().state as NavState | null;
-  const { startReset, endReset } = useAuth();
-  const [request, { loading }] = useMutation(REQUEST_PASSWORD_RESET);
+  const { requestPasswordReset } = useTwostep();
+  const { startReset, endReset } = useFlow();
+  const [busy, setBusy] = useState(false);
   const [email, setEmail] = useState(state?.email ?? '');
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<'email', string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<'email', string>>>({});
+  const form = useFormProblem();
 
   // Asking again replaces an earlier reset, whose token must not linger.
   useEffect(() => endReset(), [endReset]);
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
     const address = email.trim();
+    setBusy(true);
     try {
-      const { data } = await request({ variables: { input: { email: address } } });
-      if (!data) throw new Error('requestPasswordReset: no data');
-      startReset({ ...data.requestPasswordReset, email: address });
+      const reset = await requestPasswordReset({ email: address });
+      startReset({ ...reset, email: address });
       navigate('/reset-password');
     } catch (err) {
-      const split = splitByField(problemsOf(err), fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
-  const notice = formProblem || fieldErrors.email ? undefined : state?.notice;
+  const notice = form.problem || errors.email ? undefined : state?.notice;
   return (
     <Page title="Reset your password">
       <Notice>{notice}</Notice>
       <p>Enter the email you sign in with. We text a code to the account's phone, then you choose a new password.</p>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="email"
           label="Email"
@@ -63,9 +62,9 @@ export function ForgotPassword() {
           required
           value={email}
           onChange={(e) => setEmail(e.target.value)}
-          error={fieldErrors.email}
+          error={errors.email}
         />
-        <SubmitButton label="Send code" busyLabel="Sending code…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         Remembered it? <Link to="/login" state={{ email: email.trim() } satisfies NavState}>Sign in</Link>

@@ -1,10 +1,9 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useLocation, useNavigate } from 'react-router';
-import { useAuth } from '../auth';
-import { problemsOf, splitByField, type Problem } from '../errors';
-import { LOGIN } from '../graphql';
-import { Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { useFlow } from '../flow';
+import { Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 
 const fields = ['email', 'password'] as const;
@@ -12,18 +11,18 @@ type FieldName = (typeof fields)[number];
 
 /**
  * Login is the password step. Success sends a code by SMS and moves on to
- * the code step with the challenge held in memory (see auth.tsx). A
+ * the code step with the challenge held in memory (see flow.tsx). A
  * finished password reset lands here too, with its notice.
  */
 export function Login() {
   const navigate = useNavigate();
   const state = useLocation().state as NavState | null;
-  const { startChallenge, endChallenge, endReset } = useAuth();
-  const [login, { loading }] = useMutation(LOGIN);
+  const { login } = useTwostep();
+  const { startChallenge, endChallenge, endReset } = useFlow();
+  const [busy, setBusy] = useState(false);
   const [values, setValues] = useState<Record<FieldName, string>>({ email: state?.email ?? '', password: '' });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const form = useFormProblem();
 
   // Back on the password step, any earlier code step or password reset is
   // over: its token must not outlive the one screen it was for.
@@ -36,34 +35,33 @@ export function Login() {
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
+    setBusy(true);
     try {
       const email = values.email.trim();
-      const { data } = await login({ variables: { input: { email, password: values.password } } });
-      if (!data) throw new Error('login: no data');
-      const { mfaToken, channel, sentTo, expiresAt } = data.login;
-      startChallenge({ mfaToken, channel, sentTo, expiresAt, email, sentAt: Date.now() });
+      const challenge = await login({ email, password: values.password });
+      startChallenge({ ...challenge, email, sentAt: Date.now() });
       navigate('/verify');
     } catch (err) {
-      const split = splitByField(problemsOf(err), fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
   // Only the notice that brought us here is shown; once the person submits,
   // the form's own answer takes over.
-  const notice = formProblem || Object.keys(fieldErrors).length > 0 ? undefined : state?.notice;
+  const notice = form.problem || Object.keys(errors).length > 0 ? undefined : state?.notice;
 
   return (
     <Page title="Sign in">
       <Notice>{notice}</Notice>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="email"
           label="Email"
@@ -72,7 +70,7 @@ export function Login() {
           required
           value={values.email}
           onChange={set('email')}
-          error={fieldErrors.email}
+          error={errors.email}
         />
         <Field
           id="password"
@@ -82,9 +80,9 @@ export function Login() {
           required
           value={values.password}
           onChange={set('password')}
-          error={fieldErrors.password}
+          error={errors.password}
         />
-        <SubmitButton label="Sign in" busyLabel="Sending code…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Sign in" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         <Link to="/forgot-password" state={{ email: values.email.trim() } satisfies NavState}>

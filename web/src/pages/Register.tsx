@@ -1,10 +1,10 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { problemsOf, splitByField, type Problem } from '../errors';
-import { REGISTER } from '../graphql';
 import { normalizePhone } from '../input';
-import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useRetryGate } from '../ui';
+import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
+import { type NavState } from './nav';
 
 const fields = ['email', 'password', 'phone'] as const;
 type FieldName = (typeof fields)[number];
@@ -18,37 +18,38 @@ type FieldName = (typeof fields)[number];
  */
 export function Register() {
   const navigate = useNavigate();
-  const [register, { loading }] = useMutation(REGISTER);
+  const { register } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [values, setValues] = useState<Record<FieldName, string>>({ email: '', password: '', phone: '' });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const form = useFormProblem();
 
   const set = (name: FieldName) => (e: { target: { value: string } }) => setValues({ ...values, [name]: e.target.value });
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
     const email = values.email.trim();
+    setBusy(true);
     try {
-      await register({ variables: { input: { email, password: values.password, phone: normalizePhone(values.phone) } } });
-      navigate('/login', { state: { notice: 'Your account is ready. Sign in to continue.', email } });
+      await register({ email, password: values.password, phone: normalizePhone(values.phone) });
+      const state: NavState = { notice: 'Your account is ready. Sign in to continue.', email };
+      navigate('/login', { state });
     } catch (err) {
-      const problems = problemsOf(err);
-      const split = splitByField(problems, fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
+      setBusy(false);
     }
   }
 
   return (
     <Page title="Create an account">
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message}</FormAlert>
         <Field
           id="email"
           label="Email"
@@ -57,15 +58,9 @@ export function Register() {
           required
           value={values.email}
           onChange={set('email')}
-          error={fieldErrors.email}
+          error={errors.email}
         />
-        <NewPasswordField
-          id="password"
-          label="Password"
-          value={values.password}
-          onChange={set('password')}
-          error={fieldErrors.password}
-        />
+        <NewPasswordField id="password" label="Password" value={values.password} onChange={set('password')} error={errors.password} />
         <Field
           id="phone"
           label="Mobile phone number"
@@ -75,9 +70,9 @@ export function Register() {
           hint="With + and the country code, for example +1 415 555 0123. We text a sign-in code to it."
           value={values.phone}
           onChange={set('phone')}
-          error={fieldErrors.phone}
+          error={errors.phone}
         />
-        <SubmitButton label="Create account" busyLabel="Creating account…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Create account" busyLabel="Creating account…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         Already have an account? <Link to="/login">Sign in</Link>

@@ -1,11 +1,10 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors, messageFor, toTwostepError } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useRef, useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate } from 'react-router';
-import { useAuth, type Reset } from '../auth';
-import { hasCode, problemsOf, splitByField, type Problem } from '../errors';
-import { RESET_PASSWORD } from '../graphql';
+import { useFlow, type Reset } from '../flow';
 import { digitsOnly } from '../input';
-import { CodeExpiry, CodeField, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useExpiry, useRetryGate } from '../ui';
+import { CodeExpiry, CodeField, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useExpiry, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 
 const fields = ['code', 'newPassword'] as const;
@@ -17,7 +16,7 @@ type FieldName = (typeof fields)[number];
  * is no resetToken, so the person asks for a code again.
  */
 export function ResetPassword() {
-  const { reset } = useAuth();
+  const { reset } = useFlow();
   if (reset) return <ResetForm reset={reset} />;
   const state: NavState = { notice: 'To reset your password, ask for a code first.' };
   return <Navigate to="/forgot-password" replace state={state} />;
@@ -25,11 +24,11 @@ export function ResetPassword() {
 
 function ResetForm({ reset }: { reset: Reset }) {
   const navigate = useNavigate();
-  const [resetPassword, { loading }] = useMutation(RESET_PASSWORD);
+  const { resetPassword } = useTwostep();
+  const [busy, setBusy] = useState(false);
   const [values, setValues] = useState<Record<FieldName, string>>({ code: '', newPassword: '' });
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<FieldName, string>>>({});
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
-  const gate = useRetryGate();
+  const [errors, setErrors] = useState<Partial<Record<FieldName, string>>>({});
+  const form = useFormProblem();
   const codeInput = useRef<HTMLInputElement>(null);
   const secondsLeft = useExpiry(reset.expiresAt);
   const again: NavState = { email: reset.email };
@@ -44,35 +43,34 @@ function ResetForm({ reset }: { reset: Reset }) {
 
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
-    setFieldErrors({});
-    setFormProblem(null);
+    if (busy || form.waitSeconds > 0) return;
+    setErrors({});
+    form.show(null);
+    setBusy(true);
     try {
-      await resetPassword({
-        variables: { input: { resetToken: reset.resetToken, code: digitsOnly(values.code), newPassword: values.newPassword } },
-      });
+      await resetPassword({ resetToken: reset.resetToken, code: digitsOnly(values.code), newPassword: values.newPassword });
       // The reset ended every session and signed nobody in: the person signs
       // in with the new password, which also proves they know it. The sign-in
       // page drops the reset.
       const state: NavState = { notice: 'Your password was changed. Sign in with the new one.', email: reset.email };
       navigate('/login', { replace: true, state });
-    } catch (err) {
-      const problems = problemsOf(err);
-      if (hasCode(problems, 'MFA_TOKEN_INVALID') || problems.some((p) => p.field === 'resetToken')) {
-        restart('This password reset has expired or was already used. Start again to get a new code.');
+    } catch (caught) {
+      setBusy(false);
+      const err = toTwostepError(caught);
+      if (err.has('MFA_TOKEN_INVALID') || err.errors.some((d) => 'field' in d && d.field === 'resetToken')) {
+        restart(messageFor({ code: 'MFA_TOKEN_INVALID', step: 'passwordReset', message: '' }));
         return;
       }
-      if (problems.some((p) => p.code === 'INVALID_OTP' && p.attemptsLeft === 0)) {
+      if (err.attemptsLeft === 0) {
         restart('That code was wrong too many times. Start again to get a new code.');
         return;
       }
-      const split = splitByField(problems, fields);
-      setFieldErrors(split.fieldErrors);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      focusFirst(fields.filter((f) => split.fieldErrors[f]));
+      const split = fieldErrors(err, fields);
+      setErrors(split.fields);
+      form.show(split.form);
+      focusFirst(fields.filter((f) => split.fields[f]));
       // A wrong code stays, selected, as on the sign-in code step.
-      if (split.fieldErrors.code) codeInput.current?.select();
+      if (split.fields.code) codeInput.current?.select();
     }
   }
 
@@ -91,16 +89,16 @@ function ResetForm({ reset }: { reset: Reset }) {
         to get a new one.
       </CodeExpiry>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
-        <CodeField inputRef={codeInput} enterKeyHint="next" value={values.code} onChange={set('code')} error={fieldErrors.code} />
+        <FormAlert>{form.message}</FormAlert>
+        <CodeField inputRef={codeInput} enterKeyHint="next" value={values.code} onChange={set('code')} error={errors.code} />
         <NewPasswordField
           id="newPassword"
           label="New password"
           value={values.newPassword}
           onChange={set('newPassword')}
-          error={fieldErrors.newPassword}
+          error={errors.newPassword}
         />
-        <SubmitButton label="Change password" busyLabel="Changing password…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>
         No code? <Link to="/forgot-password" state={again}>Start again</Link>, or check the email.

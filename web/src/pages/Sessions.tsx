@@ -1,10 +1,9 @@
-import { useMutation, useQuery } from '@apollo/client/react';
+import { describeDevice, errorMessage, toTwostepError, type Session, type TwostepError } from '@twostep/client';
+import { useTwostep, useTwostepQuery } from '@twostep/client/react';
 import { useRef, useState } from 'react';
 import { Link } from 'react-router';
-import { useAuth } from '../auth';
-import { describeDevice } from '../device';
-import { problemsOf, type Problem } from '../errors';
-import { LOGOUT, REVOKE_SESSION, SESSIONS, type Session } from '../graphql';
+import { useFlow } from '../flow';
+import { formatTime } from '../format';
 import { FormAlert, Notice, Page } from '../ui';
 import { RequireSession } from './RequireSession';
 
@@ -24,14 +23,13 @@ export function Sessions() {
 type Busy = string | null;
 
 function SessionList() {
-  const { signOut, signingOut } = useAuth();
-  // network-only: a list of sessions from a cache could offer to end one
+  const { revokeSession, logout } = useTwostep();
+  const { signOut, signingOut } = useFlow();
+  // Read fresh each time: a remembered list could offer to end a session
   // that is already over.
-  const { data, error, loading, refetch } = useQuery(SESSIONS, { fetchPolicy: 'network-only' });
-  const [revokeSession] = useMutation(REVOKE_SESSION);
-  const [logout] = useMutation(LOGOUT);
+  const { data: sessions, error, loading, refetch } = useTwostepQuery((c) => c.sessions());
   const [busy, setBusy] = useState<Busy>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [problem, setProblem] = useState<TwostepError | null>(null);
   const [news, setNews] = useState('');
   const newsRef = useRef<HTMLDivElement>(null);
 
@@ -46,11 +44,11 @@ function SessionList() {
     try {
       const message = await run();
       // A failed reload shows as the list's own error, below.
-      await refetch().catch(() => undefined);
+      await refetch();
       setNews(message);
       newsRef.current?.focus();
     } catch (err) {
-      setProblem(problemsOf(err)[0] ?? null);
+      setProblem(toTwostepError(err));
     } finally {
       setBusy(null);
     }
@@ -63,30 +61,27 @@ function SessionList() {
       return;
     }
     void act(s.id, async () => {
-      const { data } = await revokeSession({ variables: { input: { sessionId: s.id } } });
-      return data?.revokeSession.revokedSessions ? `Signed out of ${describeDevice(s.userAgent)}.` : 'That session had already ended.';
+      const { revokedSessions } = await revokeSession({ sessionId: s.id });
+      return revokedSessions ? `Signed out of ${describeDevice(s.userAgent)}.` : 'That session had already ended.';
     });
   }
 
   function endOthers() {
     void act('others', async () => {
-      const { data } = await logout({ variables: { scope: 'OTHERS' } });
-      const n = data?.logout.revokedSessions ?? 0;
+      const n = (await logout('OTHERS')).revokedSessions;
       return n === 0 ? 'There were no other sessions to end.' : `Signed out of ${n} other ${n === 1 ? 'session' : 'sessions'}.`;
     });
   }
 
-  const sessions = data?.sessions;
-  const listProblem = error ? problemsOf(error)[0] : undefined;
   const others = sessions?.filter((s) => !s.current).length ?? 0;
   return (
     <Page title="Your sessions">
       <Notice focusRef={newsRef}>{news}</Notice>
       <FormAlert>
-        {problem?.message}
-        {!problem && listProblem && listProblem.code !== 'UNAUTHENTICATED' && (
+        {problem && errorMessage(problem)}
+        {!problem && error && error.code !== 'UNAUTHENTICATED' && (
           <>
-            {listProblem.message}{' '}
+            {errorMessage(error)}{' '}
             <button type="button" className="link" onClick={() => void refetch()}>
               Try again
             </button>
@@ -157,8 +152,4 @@ function SessionItem({ session: s, busy, onEnd }: { session: Session; busy: bool
 
 function Time({ value }: { value: string }) {
   return <time dateTime={value}>{formatTime(value)}</time>;
-}
-
-function formatTime(iso: string): string {
-  return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }

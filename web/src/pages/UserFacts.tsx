@@ -1,4 +1,4 @@
-import type { User } from '../graphql';
+import type { User } from '@twostep/client';
 
 /** UserFacts lists what the account is: its phone and since when (the email is said around it). */
 export function UserFacts({ user }: { user: Pick<User, 'phone' | 'phoneVerified' | 'createdAt'> }) {

@@ -1,11 +1,11 @@
-import { useMutation } from '@apollo/client/react';
+import { fieldErrors, messageFor, toTwostepError, type ErrorDetail, type OtpChannel, type TwostepError } from '@twostep/client';
+import { useTwostep } from '@twostep/client/react';
 import { useRef, useState, type FormEvent } from 'react';
 import { Link, Navigate, useNavigate } from 'react-router';
-import { useAuth, type Challenge } from '../auth';
-import { hasCode, messageFor, problemsOf, splitByField, type Problem } from '../errors';
-import { RESEND_OTP, VERIFY_OTP, type OtpChannel } from '../graphql';
+import { useFlow, type Challenge } from '../flow';
+import { formatClock } from '../format';
 import { digitsOnly } from '../input';
-import { CodeExpiry, CodeField, FormAlert, Notice, Page, SubmitButton, formatClock, useExpiry, useRetryGate, useSecondsLeft } from '../ui';
+import { CodeExpiry, CodeField, FormAlert, Notice, Page, SubmitButton, useExpiry, useFormProblem, useSecondsLeft } from '../ui';
 import { type NavState } from './nav';
 
 /**
@@ -22,7 +22,8 @@ const resendCooldownSeconds = 30;
  * the person goes back to the password step.
  */
 export function Verify() {
-  const { challenge, status } = useAuth();
+  const { challenge } = useFlow();
+  const { status } = useTwostep();
   if (challenge) return <VerifyForm challenge={challenge} />;
   if (status !== 'signedOut') return <Navigate to="/welcome" replace />;
   const state: NavState = { notice: 'To get a code, sign in with your email and password first.' };
@@ -48,19 +49,27 @@ const fromWhere: Record<OtpChannel, string> = {
   WHATSAPP: 'the WhatsApp message',
 };
 
+// A token the server no longer knows means the code step is over, whichever
+// button was pressed.
+function isOver(err: TwostepError): boolean {
+  return err.has('MFA_TOKEN_INVALID') || err.errors.some((d) => 'field' in d && d.field === 'mfaToken');
+}
+
+const over = messageFor({ code: 'MFA_TOKEN_INVALID', step: 'login', message: '' });
+
 function VerifyForm({ challenge }: { challenge: Challenge }) {
   const navigate = useNavigate();
-  const { signIn, startChallenge } = useAuth();
-  const [verify, { loading }] = useMutation(VERIFY_OTP);
-  const [resendOtp] = useMutation(RESEND_OTP);
+  const { verifyOtp, resendOtp } = useTwostep();
+  const { startChallenge, endChallenge } = useFlow();
+  const [busy, setBusy] = useState(false);
   const [code, setCode] = useState('');
   const [codeError, setCodeError] = useState<string | undefined>();
-  const [formProblem, setFormProblem] = useState<Problem | null>(null);
+  const form = useFormProblem();
+  const [resendProblem, setResendProblem] = useState<ErrorDetail | null>(null);
   const [sending, setSending] = useState<OtpChannel | null>(null);
   const [news, setNews] = useState('');
   // The server's own wait, from a RATE_LIMITED answer to a resend (ms).
   const [retryUntil, setRetryUntil] = useState(0);
-  const gate = useRetryGate();
   const again: NavState = { email: challenge.email };
   const input = useRef<HTMLInputElement>(null);
 
@@ -74,17 +83,12 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
     navigate('/login', { replace: true, state });
   }
 
-  // A token the server no longer knows means the code step is over,
-  // whichever button was pressed.
-  function isOver(problems: Problem[]): boolean {
-    return hasCode(problems, 'MFA_TOKEN_INVALID') || problems.some((p) => p.field === 'mfaToken');
-  }
-
   async function onSubmit(e: FormEvent) {
     e.preventDefault();
-    if (loading || gate.secondsLeft > 0) return;
+    if (busy || form.waitSeconds > 0) return;
     setCodeError(undefined);
-    setFormProblem(null);
+    form.show(null);
+    setResendProblem(null);
     setNews('');
     const digits = digitsOnly(code);
     if (digits === '') {
@@ -93,28 +97,28 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
       input.current?.focus();
       return;
     }
+    setBusy(true);
     try {
-      const { data } = await verify({ variables: { input: { mfaToken: challenge.mfaToken, code: digits } } });
-      if (!data) throw new Error('verifyOtp: no data');
-      signIn(data.verifyOtp);
-      // replace: Back from the welcome page must not return to a used code step.
+      await verifyOtp({ mfaToken: challenge.mfaToken, code: digits });
+      // Signed in. replace: Back from the welcome page must not return to a
+      // used code step.
       navigate('/welcome', { replace: true });
-    } catch (err) {
-      const problems = problemsOf(err);
-      const bad = problems.find((p) => p.code === 'INVALID_OTP');
-      if (isOver(problems)) {
-        restart(messageFor({ code: 'MFA_TOKEN_INVALID' }));
+      endChallenge();
+    } catch (caught) {
+      setBusy(false);
+      const err = toTwostepError(caught);
+      if (isOver(err)) {
+        restart(over);
         return;
       }
-      if (bad?.attemptsLeft === 0) {
+      if (err.attemptsLeft === 0) {
         restart('That code was wrong too many times. Sign in again to get a new code.');
         return;
       }
-      const split = splitByField(problems, ['code'] as const);
-      setCodeError(split.fieldErrors.code);
-      setFormProblem(split.formProblem);
-      gate.note(split.formProblem?.retryAfter);
-      if (split.fieldErrors.code) {
+      const split = fieldErrors(err, ['code'] as const);
+      setCodeError(split.fields.code);
+      form.show(split.form);
+      if (split.fields.code) {
         // The code stays, selected: one wrong digit is fixed in place, and a
         // new code typed over it.
         input.current?.focus();
@@ -126,25 +130,23 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
   async function resend(channel: OtpChannel) {
     if (sending !== null || resendWait > 0) return;
     setSending(channel);
-    setFormProblem(null);
+    form.show(null);
+    setResendProblem(null);
     setNews('');
     try {
-      const { data } = await resendOtp({ variables: { input: { mfaToken: challenge.mfaToken, channel } } });
-      if (!data) throw new Error('resendOtp: no data');
-      const { mfaToken, sentTo, expiresAt } = data.resendOtp;
-      startChallenge({ ...challenge, mfaToken, channel: data.resendOtp.channel, sentTo, expiresAt, sentAt: Date.now() });
+      const sent = await resendOtp({ mfaToken: challenge.mfaToken, channel });
+      startChallenge({ ...challenge, ...sent, sentAt: Date.now() });
       // The server sends the same code again: one typed from the first
       // message still works.
-      setNews(`${data.resendOtp.channel === 'CALL' ? 'We are calling you now.' : 'We sent the code again.'} It is the same code as before.`);
-    } catch (err) {
-      const problems = problemsOf(err);
-      if (isOver(problems)) {
-        restart(messageFor({ code: 'MFA_TOKEN_INVALID' }));
+      setNews(`${sent.channel === 'CALL' ? 'We are calling you now.' : 'We sent the code again.'} It is the same code as before.`);
+    } catch (caught) {
+      const err = toTwostepError(caught);
+      if (isOver(err)) {
+        restart(over);
         return;
       }
-      const problem = problems[0] ?? null;
-      setFormProblem(problem);
-      if (problem?.retryAfter !== undefined) setRetryUntil(Date.now() + problem.retryAfter * 1000);
+      setResendProblem(err.detail);
+      if (err.retryAfter !== undefined) setRetryUntil(Date.now() + err.retryAfter * 1000);
     } finally {
       setSending(null);
     }
@@ -163,9 +165,9 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
       </CodeExpiry>
       <Notice>{news}</Notice>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{formProblem?.message}</FormAlert>
+        <FormAlert>{form.message ?? (resendProblem && messageFor(resendProblem))}</FormAlert>
         <CodeField inputRef={input} enterKeyHint="done" value={code} onChange={(e) => setCode(e.target.value)} error={codeError} />
-        <SubmitButton label="Verify" busyLabel="Checking…" busy={loading} waitSeconds={gate.secondsLeft} />
+        <SubmitButton label="Verify" busyLabel="Checking…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       {secondsLeft !== 0 && (
         <section className="more" aria-labelledby="resend-title">

@@ -1,8 +1,7 @@
-import { useQuery } from '@apollo/client/react';
+import { errorMessage } from '@twostep/client';
+import { useTwostepQuery } from '@twostep/client/react';
 import { Link } from 'react-router';
-import { useAuth } from '../auth';
-import { problemsOf } from '../errors';
-import { ME } from '../graphql';
+import { useFlow } from '../flow';
 import { FormAlert, Page } from '../ui';
 import { RequireSession } from './RequireSession';
 import { UserFacts } from './UserFacts';
@@ -20,22 +19,18 @@ export function Welcome() {
 }
 
 function Overview() {
-  const { signOut, signingOut } = useAuth();
-  // network-only: "me" is read fresh from the server, as the schema promises,
-  // and a revoked session shows up here rather than behind a stale cache.
-  const { data, error, loading, refetch } = useQuery(ME, { fetchPolicy: 'network-only' });
-  // An ended session never shows here: the link has cleared the store, and
-  // RequireSession is already on its way to the sign-in page.
-  const problem = error ? problemsOf(error)[0] : undefined;
-
-  const user = data?.me;
+  const { signOut, signingOut } = useFlow();
+  // Read fresh from the server, as the schema promises: a revoked session
+  // shows up here, not behind a stale copy.
+  const { data: user, error, loading, refetch } = useTwostepQuery((c) => c.me());
   return (
     <Page title="Welcome">
-      <div role="status">{loading && <p>Loading your account…</p>}</div>
+      <div role="status">{loading && !user && <p>Loading your account…</p>}</div>
       <FormAlert>
-        {problem && problem.code !== 'UNAUTHENTICATED' && (
+        {/* An ended session never shows here: RequireSession is already on its way to the sign-in page. */}
+        {error && error.code !== 'UNAUTHENTICATED' && (
           <>
-            {problem.message}{' '}
+            {errorMessage(error)}{' '}
             <button type="button" className="link" onClick={() => void refetch()}>
               Try again
             </button>

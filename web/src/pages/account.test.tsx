@@ -65,7 +65,7 @@ describe('ChangePassword', () => {
     await screen.findByRole('heading', { name: 'Change your password' });
     fill();
     press('Change password');
-    expect(await screen.findByText('That password is wrong.')).toHaveProperty('id', 'currentPassword-error');
+    expect(await screen.findByText('The password is wrong.')).toHaveProperty('id', 'currentPassword-error');
     expect(document.activeElement).toBe(screen.getByLabelText('Current password'));
     expect(screen.getByRole('alert').textContent).toBe('');
     const [req] = server.requests;
@@ -89,26 +89,29 @@ describe('ChangePassword', () => {
   });
 
   it('holds the form while the account is blocked', async () => {
-    const server = fakeServer({ ChangePassword: () => gqlError('RATE_LIMITED', { retryAfter: 120 }) });
+    const server = fakeServer({
+      ChangePassword: () =>
+        gqlError('RATE_LIMITED', { retryAfter: 120, reason: 'account_block' }, 'Too many failed attempts on this account. Try again in 2 minutes.'),
+    });
     renderApp('/account/password', server, signedIn());
     await screen.findByRole('heading', { name: 'Change your password' });
     fill();
     press('Change password');
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 2 minutes.'));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many failed attempts on this account. Try again in 2 minutes.'));
     fireEvent.click(await screen.findByRole('button', { name: /^Wait (2:00|1:59)$/ }));
     expect(server.requests).toHaveLength(1);
   });
 
   it('changes it and stays signed in, back on the account page with the news', async () => {
-    const session = signedIn();
-    const server = fakeServer({ ChangePassword: () => ({ data: { changePassword: { __typename: 'ChangePasswordPayload', user } } }), Me: me });
-    renderApp('/account/password', server, session);
+    const store = signedIn();
+    const server = fakeServer({ ChangePassword: () => ({ data: { changePassword: { user } } }), Me: me });
+    renderApp('/account/password', server, store);
     await screen.findByRole('heading', { name: 'Change your password' });
     fill();
     press('Change password');
     await screen.findByRole('heading', { name: 'Your account' });
     expect(screen.getAllByRole('status')[0]?.textContent).toBe('Your password was changed, and your other sessions were signed out.');
-    expect(session.token()).toBe('tok-1');
+    expect(store.accessToken()).toBe('tok-1');
     await screen.findByText('ada@example.com');
   });
 });
@@ -117,7 +120,7 @@ describe('ChangePhone', () => {
   const started: Reply = {
     data: {
       startPhoneChange: {
-        __typename: 'PhoneChangePayload',
+        
         changeToken: 'change-1',
         sentTo: '+1******0199',
         expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
@@ -137,7 +140,7 @@ describe('ChangePhone', () => {
   it.each([
     ['the same number', gqlError('BAD_USER_INPUT', { field: 'newPhone' }, 'This is already your phone number.'), 'newPhone', 'This is already your phone number.'],
     ['a number of another account', gqlError('PHONE_TAKEN', { field: 'newPhone' }), 'newPhone', 'This phone number belongs to another account. Use another number.'],
-    ['a wrong password', gqlError('INVALID_CREDENTIALS', { field: 'password' }), 'password', 'That password is wrong.'],
+    ['a wrong password', gqlError('INVALID_CREDENTIALS', { field: 'password' }), 'password', 'The password is wrong.'],
   ])('shows %s at its field', async (_name, reply, field, message) => {
     await start(fakeServer({ StartPhoneChange: () => reply }));
     expect(await screen.findByText(message)).toHaveProperty('id', `${field}-error`);
@@ -152,7 +155,7 @@ describe('ChangePhone', () => {
       ConfirmPhoneChange: () =>
         ++codes === 1
           ? gqlError('INVALID_OTP', { attemptsLeft: 4, field: 'code' })
-          : { data: { confirmPhoneChange: { __typename: 'ConfirmPhoneChangePayload', user: moved } } },
+          : { data: { confirmPhoneChange: { user: moved } } },
       Me: () => ({ data: { me: moved } }),
     });
     await start(server, storage);
@@ -231,22 +234,22 @@ describe('DeleteAccount', () => {
   });
 
   it('shows a wrong password at its field and keeps the account', async () => {
-    const session = signedIn();
-    renderApp('/account/delete', fakeServer({ DeleteAccount: () => gqlError('INVALID_CREDENTIALS', { field: 'password' }) }), session);
+    const store = signedIn();
+    renderApp('/account/delete', fakeServer({ DeleteAccount: () => gqlError('INVALID_CREDENTIALS', { field: 'password' }) }), store);
     await screen.findByRole('heading', { name: 'Delete your account' });
     type('Password', 'not it');
     fireEvent.click(screen.getByRole('checkbox'));
     press('Delete my account');
-    expect(await screen.findByText('That password is wrong.')).toHaveProperty('id', 'password-error');
+    expect(await screen.findByText('The password is wrong.')).toHaveProperty('id', 'password-error');
     expect(document.activeElement).toBe(screen.getByLabelText('Password'));
-    expect(session.token()).toBe('tok-1');
+    expect(store.accessToken()).toBe('tok-1');
   });
 
   it('deletes the account, forgets both tokens and says so on the sign-in page', async () => {
     const storage = memoryStorage();
-    const session = signedIn(storage);
-    const server = fakeServer({ DeleteAccount: () => ({ data: { deleteAccount: { __typename: 'DeleteAccountPayload', ok: true } } }) });
-    renderApp('/account/delete', server, session);
+    const store = signedIn(storage);
+    const server = fakeServer({ DeleteAccount: () => ({ data: { deleteAccount: { ok: true } } }) });
+    renderApp('/account/delete', server, store);
     await screen.findByRole('heading', { name: 'Delete your account' });
     type('Password', 'correct horse battery staple 7');
     fireEvent.click(screen.getByRole('checkbox'));
@@ -258,7 +261,7 @@ describe('DeleteAccount', () => {
     expect(req?.headers.get('authorization')).toBe('Bearer tok-1');
     // Nothing is left to log out of.
     expect(operations(server)).toEqual(['DeleteAccount']);
-    expect(session.token()).toBeNull();
+    expect(store.accessToken()).toBeNull();
     expect(storage.items.size).toBe(0);
   });
 });

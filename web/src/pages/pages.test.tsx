@@ -1,15 +1,16 @@
 // @vitest-environment happy-dom
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createSessionStore, refreshTokenKey } from '../session';
 import {
   fakeServer,
   gqlError,
   memoryStorage,
   press,
+  refreshKey,
   refreshed,
   renderApp,
   signedIn,
+  stored,
   tokens,
   type,
   user,
@@ -28,7 +29,7 @@ afterEach(() => {
 const challenge: Reply = {
   data: {
     login: {
-      __typename: 'LoginPayload',
+      
       mfaToken: 'mfa-1',
       channel: 'SMS',
       sentTo: '+1******0123',
@@ -56,7 +57,10 @@ describe('Register', () => {
         Register: () => ({
           data: null,
           errors: [
-            { message: 'phone must be in E.164 form', extensions: { code: 'BAD_USER_INPUT', field: 'phone' } },
+            {
+              message: 'Phone must be a valid phone number.',
+              extensions: { code: 'BAD_USER_INPUT', field: 'phone' },
+            },
             { message: 'password is too common', extensions: { code: 'BAD_USER_INPUT', field: 'password' } },
           ],
         }),
@@ -71,7 +75,7 @@ describe('Register', () => {
     await waitFor(() => expect(password.getAttribute('aria-invalid')).toBe('true'));
     expect(screen.getByText('Password is too common.').id).toBe('password-error');
     expect(password.getAttribute('aria-describedby')).toContain('password-error');
-    expect(screen.getByText('Phone must be in E.164 form.').id).toBe('phone-error');
+    expect(screen.getByText('Phone must be a valid phone number.').id).toBe('phone-error');
     expect(screen.getByLabelText('Email').getAttribute('aria-invalid')).toBeNull();
     expect(document.activeElement).toBe(password);
   });
@@ -89,7 +93,7 @@ describe('Register', () => {
   });
 
   it('sends a normalised phone number and then asks the person to sign in', async () => {
-    const server = fakeServer({ Register: () => ({ data: { register: { __typename: 'RegisterPayload', user } } }) });
+    const server = fakeServer({ Register: () => ({ data: { register: { user } } }) });
     renderApp('/register', server);
     type('Email', ' ada@example.com ');
     type('Password', 'correct horse battery staple 7');
@@ -112,11 +116,13 @@ describe('Login', () => {
     await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('The email or password is wrong.'));
   });
 
-  it('shows the RATE_LIMITED wait and holds the form until it is over', async () => {
-    const server = fakeServer({ Login: () => gqlError('RATE_LIMITED', { retryAfter: 30 }) });
+  it("shows the server's RATE_LIMITED sentence and holds the form until the wait is over", async () => {
+    const server = fakeServer({
+      Login: () => gqlError('RATE_LIMITED', { retryAfter: 30, reason: 'ip' }, 'Too many requests from your network. Try again in 30 seconds.'),
+    });
     renderApp('/login', server);
     press('Sign in');
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 30 seconds.'));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many requests from your network. Try again in 30 seconds.'));
     const button = await screen.findByRole('button', { name: /^Wait 0:(30|29)$/ });
     expect(button.getAttribute('aria-disabled')).toBe('true');
     fireEvent.click(button);
@@ -230,11 +236,20 @@ describe('Verify', () => {
       expect(webStorageText()).not.toContain('mfa-1');
     });
 
-    it('counts down the wait of a RATE_LIMITED answer', async () => {
-      const { server } = await toCodePage({ ResendOtp: () => gqlError('RATE_LIMITED', { retryAfter: 45 }) });
+    it('counts down the wait of a RATE_LIMITED answer, the server naming the limit', async () => {
+      const { server } = await toCodePage({
+        ResendOtp: () =>
+          gqlError(
+            'RATE_LIMITED',
+            { retryAfter: 45, reason: 'phone_cooldown' },
+            'A code was just sent to this number. You can ask for another in 45 seconds.',
+          ),
+      });
       await elapse(30_000);
       press('Send the code again');
-      await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 45 seconds.'));
+      await waitFor(() =>
+        expect(screen.getByRole('alert').textContent).toBe('A code was just sent to this number. You can ask for another in 45 seconds.'),
+      );
       expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(45|44)$/);
       fireEvent.click(screen.getByRole('button', { name: 'Send the code again' }));
       expect(server.requests.filter((r) => r.operationName === 'ResendOtp')).toHaveLength(1);
@@ -269,28 +284,20 @@ describe('Verify', () => {
   });
 
   it('signs in and the welcome page asks for me with the bearer token', async () => {
-    const { server, session } = await toCodePage({
-      VerifyOtp: () => ({
-        data: { verifyOtp: { __typename: 'AuthPayload', ...tokens(1), tokenType: 'Bearer', user } },
-      }),
+    const { server, store } = await toCodePage({
+      VerifyOtp: () => ({ data: { verifyOtp: tokens(1) } }),
       Me: () => ({ data: { me: user } }),
     });
     type('Code', '123456');
     press('Verify');
     expect(await screen.findByText('ada@example.com')).toBeTruthy();
-    expect(session.token()).toBe('tok-1');
-    expect(session.refreshToken()).toBe('ref-1');
+    expect(store.accessToken()).toBe('tok-1');
+    expect(store.refreshToken()).toBe('ref-1');
     const me = server.requests.find((r) => r.operationName === 'Me');
     expect(me?.headers.get('authorization')).toBe('Bearer tok-1');
     expect(server.requests.find((r) => r.operationName === 'Login')?.headers.get('authorization')).toBeNull();
   });
 });
-
-/** stored is a session found in storage on start-up: a refresh token and no access token. */
-function stored(storage = memoryStorage()) {
-  storage.setItem(refreshTokenKey, 'ref-1');
-  return createSessionStore(storage);
-}
 
 /** later is an answer that waits until release is called. */
 function later(reply: Reply): { handler: Handler; release(): void } {
@@ -320,7 +327,7 @@ describe('Welcome', () => {
     expect(storage.items.size).toBe(0);
   });
 
-  it('shows the account with a way to try again when the first refresh cannot reach the server', async () => {
+  it('says so, with a way to try again, when the first refresh cannot reach the server, keeping the session', async () => {
     const storage = memoryStorage();
     let offline = true;
     const server = fakeServer({
@@ -332,7 +339,8 @@ describe('Welcome', () => {
     });
     renderApp('/welcome', server, stored(storage));
     await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not reach the server/));
-    expect(storage.getItem(refreshTokenKey)).toBe('ref-1');
+    expect(screen.queryByRole('heading', { name: 'Sign in' })).toBeNull();
+    expect(storage.getItem(refreshKey)).toBe('ref-1');
     offline = false;
     press('Try again');
     expect(await screen.findByText('ada@example.com')).toBeTruthy();
@@ -350,26 +358,26 @@ describe('Welcome', () => {
 
   it('sends the person to sign in when the refused session cannot be refreshed', async () => {
     const storage = memoryStorage();
-    const session = signedIn(storage);
-    renderApp('/welcome', fakeServer({ Me: () => gqlError('UNAUTHENTICATED'), RefreshSession: () => gqlError('REFRESH_TOKEN_INVALID') }), session);
+    const store = signedIn(storage);
+    renderApp('/welcome', fakeServer({ Me: () => gqlError('UNAUTHENTICATED'), RefreshSession: () => gqlError('REFRESH_TOKEN_INVALID') }), store);
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('Your session ended. Sign in again.');
-    expect(session.token()).toBeNull();
+    expect(store.accessToken()).toBeNull();
     expect(storage.items.size).toBe(0);
   });
 
   it('signs out on the server, then here', async () => {
     const storage = memoryStorage();
-    const session = signedIn(storage);
+    const store = signedIn(storage);
     const server = fakeServer({ Me: () => ({ data: { me: user } }), Logout: () => ({ data: { logout: { revokedSessions: 1 } } }) });
-    renderApp('/welcome', server, session);
+    renderApp('/welcome', server, store);
     await screen.findByText('ada@example.com');
     press('Sign out');
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('You have signed out.');
     const logout = server.requests.filter((r) => r.operationName === 'Logout');
     expect(logout.map((r) => [r.variables, r.headers.get('authorization')])).toEqual([[{ scope: 'CURRENT' }, 'Bearer tok-1']]);
-    expect(session.token()).toBeNull();
+    expect(store.accessToken()).toBeNull();
     expect(storage.items.size).toBe(0);
     expect(server.requests.filter((r) => r.operationName === 'Me')).toHaveLength(1);
   });
@@ -399,17 +407,17 @@ describe('Welcome', () => {
   });
 
   it('signs out when another tab does', async () => {
-    const session = signedIn(localStorage);
-    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), session, { events: window });
+    const store = signedIn(localStorage);
+    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), store, { events: window });
     await screen.findByText('ada@example.com');
     act(() => {
       // What another tab's sign-out looks like from here.
-      localStorage.removeItem(refreshTokenKey);
-      window.dispatchEvent(new StorageEvent('storage', { key: refreshTokenKey, oldValue: 'ref-1', newValue: null }));
+      localStorage.removeItem(refreshKey);
+      window.dispatchEvent(new StorageEvent('storage', { key: refreshKey, oldValue: 'ref-1', newValue: null }));
     });
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('You signed out in another tab.');
-    expect(session.token()).toBeNull();
+    expect(store.accessToken()).toBeNull();
   });
 });
 
@@ -421,7 +429,7 @@ describe('Sessions', () => {
 
   function session(id: string, userAgent: string | null, current = false) {
     return {
-      __typename: 'Session',
+      
       id,
       createdAt: '2026-03-01T10:00:00Z',
       lastUsedAt: '2026-03-02T10:00:00Z',
@@ -441,12 +449,12 @@ describe('Sessions', () => {
         const id = (v.input as { sessionId: string }).sessionId;
         const before = list.length;
         list = list.filter((s) => s.id !== id);
-        return { data: { revokeSession: { __typename: 'LogoutPayload', revokedSessions: before - list.length } } };
+        return { data: { revokeSession: { revokedSessions: before - list.length } } };
       },
       Logout: (v) => {
         const before = list.length;
         list = v.scope === 'OTHERS' ? list.filter((s) => s.current) : list.filter((s) => !s.current);
-        return { data: { logout: { __typename: 'LogoutPayload', revokedSessions: before - list.length } } };
+        return { data: { logout: { revokedSessions: before - list.length } } };
       },
       ...extra,
     });
@@ -498,7 +506,7 @@ describe('Sessions', () => {
   });
 
   it('says so when the session had already ended', async () => {
-    const server = sessionsServer({ RevokeSession: () => ({ data: { revokeSession: { __typename: 'LogoutPayload', revokedSessions: 0 } } }) });
+    const server = sessionsServer({ RevokeSession: () => ({ data: { revokeSession: { revokedSessions: 0 } } }) });
     renderApp('/sessions', server, signedIn());
     fireEvent.click(await screen.findByRole('button', { name: /^Sign out of Safari on iPhone/ }));
     expect(await screen.findByText('That session had already ended.')).toBeTruthy();
@@ -517,10 +525,12 @@ describe('Sessions', () => {
   });
 
   it('shows a failed sign-out and keeps the list', async () => {
-    const server = sessionsServer({ RevokeSession: () => gqlError('RATE_LIMITED', { retryAfter: 20 }) });
+    const server = sessionsServer({
+      RevokeSession: () => gqlError('RATE_LIMITED', { retryAfter: 20, reason: 'ip' }, 'Too many requests from your network. Try again in 20 seconds.'),
+    });
     renderApp('/sessions', server, signedIn());
     fireEvent.click(await screen.findByRole('button', { name: /^Sign out of Firefox on Windows/ }));
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 20 seconds.'));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many requests from your network. Try again in 20 seconds.'));
     expect(items()).toHaveLength(3);
   });
 

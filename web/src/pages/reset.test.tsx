@@ -1,8 +1,8 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTokenStore } from '@twostep/client';
 import { fakeServer, gqlError, memoryStorage, press, renderApp, type, webStorageText, type Handler, type Reply } from '../testing';
-import { createSessionStore } from '../session';
 
 afterEach(() => {
   cleanup();
@@ -13,20 +13,20 @@ afterEach(() => {
 const requested: Reply = {
   data: {
     requestPasswordReset: {
-      __typename: 'PasswordResetPayload',
+      
       resetToken: 'reset-1',
       expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
     },
   },
 };
 
-const done: Reply = { data: { resetPassword: { __typename: 'ResetPasswordPayload', ok: true } } };
+const done: Reply = { data: { resetPassword: { ok: true } } };
 
 /** toResetPage goes from the sign-in page's link to the code and new password page. */
 async function toResetPage(handlers: Record<string, Handler>) {
   const storage = memoryStorage();
   const server = fakeServer({ RequestPasswordReset: () => requested, ...handlers });
-  const app = renderApp('/login', server, createSessionStore(storage));
+  const app = renderApp('/login', server, createTokenStore({ storage }));
   type('Email', ' ada@example.com ');
   fireEvent.click(screen.getByRole('link', { name: 'Forgot password?' }));
   await screen.findByRole('heading', { name: 'Reset your password' });
@@ -55,11 +55,14 @@ describe('ForgotPassword', () => {
   });
 
   it('holds the form for the wait of a RATE_LIMITED answer', async () => {
-    const server = fakeServer({ RequestPasswordReset: () => gqlError('RATE_LIMITED', { retryAfter: 3600 }) });
+    const server = fakeServer({
+      RequestPasswordReset: () =>
+        gqlError('RATE_LIMITED', { retryAfter: 3600, reason: 'reset_per_email' }, 'Too many password resets for this email. Try again in 1 hour.'),
+    });
     renderApp('/forgot-password', server);
     type('Email', 'ada@example.com');
     press('Send code');
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many attempts. Try again in 1 hour.'));
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many password resets for this email. Try again in 1 hour.'));
     fireEvent.click(await screen.findByRole('button', { name: /^Wait (60:00|59:59)$/ }));
     expect(server.requests).toHaveLength(1);
   });
