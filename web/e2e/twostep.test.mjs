@@ -174,6 +174,7 @@ const headings = /** @type {Record<string, string>} */ ({
   '/app/verify': 'Enter your code',
   '/app/welcome': 'Welcome',
   '/app/sessions': 'Your sessions',
+  '/app/activity': 'Recent activity',
   '/app/forgot-password': 'Reset your password',
   '/app/reset-password': 'Choose a new password',
   '/app/account': 'Your account',
@@ -357,6 +358,32 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     assert.ok(!text.includes(accessToken), 'the access token is in no storage, history state or URL');
     assert.doesNotMatch(text, /eyJ/, 'nor is any other JWT');
     await shot('07-welcome');
+  });
+
+  step('recent activity lists the sign-in and the codes sent, in words', async () => {
+    const { page } = env;
+    await page.getByRole('link', { name: 'Recent activity' }).click();
+    await expectPage('/app/activity');
+    // The server writes events a moment after the request that caused them:
+    // look again until the sign-in is there.
+    let tries = 0;
+    /** @type {string[]} */
+    let entries = [];
+    await until(async () => {
+      if (tries++ > 0) await page.reload();
+      await page.locator('ol.events').or(page.getByText('Nothing yet.')).first().waitFor();
+      entries = await page.locator('li.event .event-what').allInnerTexts();
+      assert.ok(entries.includes('Signed in'), entries.join(' | '));
+    }, 10_000);
+    assert.ok(entries.includes('Code sent'), entries.join(' | '));
+    assert.ok(entries.includes('Wrong code entered'), entries.join(' | '));
+    const signedIn = page.locator('li.event', { has: page.locator('.event-what', { hasText: /^Signed in$/ }) }).first();
+    assert.match(await signedIn.innerText(), /Chrome on Linux · IP address 127\.0\.0\.1/);
+    const sent = page.locator('li.event', { has: page.locator('.event-what', { hasText: /^Code sent$/ }) }).first();
+    assert.match(await sent.locator('.event-detail').innerText(), new RegExp(`to \\+1\\*+${phone.slice(-4)}`));
+    await shot('07a-activity');
+    await page.getByRole('link', { name: 'Back to your account' }).click();
+    await expectPage('/app/welcome');
   });
 
   step('the sessions page lists this session as "This device"', async () => {

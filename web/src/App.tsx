@@ -4,6 +4,7 @@ import type { ReactNode } from 'react';
 import { Link, Navigate, Route, Routes } from 'react-router';
 import { FlowProvider } from './flow';
 import { Account } from './pages/Account';
+import { Activity } from './pages/Activity';
 import { ChangePassword } from './pages/ChangePassword';
 import { ChangePhone } from './pages/ChangePhone';
 import { DeleteAccount } from './pages/DeleteAccount';
@@ -45,6 +46,7 @@ export function App() {
         <Route path="/reset-password" element={<ResetPassword />} />
         <Route path="/welcome" element={<Welcome />} />
         <Route path="/sessions" element={<Sessions />} />
+        <Route path="/activity" element={<Activity />} />
         <Route path="/account" element={<Account />} />
         <Route path="/account/password" element={<ChangePassword />} />
         <Route path="/account/phone" element={<ChangePhone />} />

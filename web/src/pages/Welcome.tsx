@@ -49,6 +49,9 @@ function Overview() {
         <Link to="/sessions">Your sessions</Link>: where you are signed in, and signing out elsewhere.
       </p>
       <p>
+        <Link to="/activity">Recent activity</Link>: sign-ins, codes sent and changes to your account.
+      </p>
+      <p>
         <Link to="/account">Your account</Link>: change your password or phone number, or delete the account.
       </p>
       <button type="button" aria-disabled={signingOut || undefined} onClick={() => !signingOut && void signOut()}>
