@@ -242,17 +242,21 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     assert.match(header, /frame-ancestors 'none'/);
   });
 
-  step('register shows the server input error at its field', async () => {
+  step('register shows the server input error at its field, which the label names', async () => {
     const { page } = env;
     await page.goto(`${env.base}/app/register`);
     assert.equal(await heading(), 'Create an account');
+    const phoneInput = page.getByLabel('Phone number');
+    const hint = page.locator(`#${await phoneInput.getAttribute('aria-describedby')}`);
+    assert.match(await hint.innerText(), /In international format, e\.g\. \+1 415 555 0123\./);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
-    await page.getByLabel('Mobile phone number').fill('12345');
+    await phoneInput.fill('12345');
     await page.getByRole('button', { name: 'Create account' }).click();
 
-    const phoneInput = page.getByLabel('Mobile phone number');
     await page.locator('#phone-error:not(:empty)').waitFor();
+    // The server's sentence, naming the field as its label does ("Phone number must be …").
+    assert.match(await page.locator('#phone-error').innerText(), /^Phone\b/);
     assert.equal(await phoneInput.getAttribute('aria-invalid'), 'true');
     assert.match(String(await phoneInput.getAttribute('aria-describedby')), /phone-error/);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'phone', 'focus moves to the field to fix');
@@ -261,7 +265,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
 
   step('register creates the account and asks to sign in', async () => {
     const { page } = env;
-    await page.getByLabel('Mobile phone number').fill(phone.replace(/^\+1(\d{3})(\d{3})(\d{4})$/, '+1 $1 $2 $3'));
+    await page.getByLabel('Phone number').fill(phone.replace(/^\+1(\d{3})(\d{3})(\d{4})$/, '+1 $1 $2 $3'));
     await page.getByRole('button', { name: 'Create account' }).click();
     await expectPage('/app/login');
     assert.match(await page.getByRole('status').first().innerText(), /account is ready/);
@@ -274,7 +278,7 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await page.goto(`${env.base}/app/register`);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
-    await page.getByLabel('Mobile phone number').fill(phone);
+    await page.getByLabel('Phone number').fill(phone);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.locator('#email-error:not(:empty)').waitFor();
     assert.match(await page.locator('#email-error').innerText(), /already exists/);
@@ -548,11 +552,11 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await page.goto(`${env.base}/app/register`);
     await page.getByLabel('Email').fill(`other-${email}`);
     await page.getByLabel('Password').fill(password);
-    await page.getByLabel('Mobile phone number').fill(phone);
+    await page.getByLabel('Phone number').fill(phone);
     await page.getByRole('button', { name: 'Create account' }).click();
     const error = page.locator('#phone-error');
     await error.filter({ hasText: /belongs to another account/ }).waitFor();
-    assert.equal(await page.getByLabel('Mobile phone number').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Phone number').getAttribute('aria-invalid'), 'true');
     await shot('08b-register-phone-taken');
     await page.goto(`${env.base}/app/login`);
   });
@@ -683,7 +687,7 @@ describe('the account lifecycle in a browser', { concurrency: false }, () => {
     await page.getByText(`${lifePhone} (verified)`).waitFor();
     await page.getByRole('link', { name: 'Change phone number' }).click();
     await expectPage('/app/account/phone');
-    await page.getByLabel('New mobile phone number').fill(movedPhone);
+    await page.getByLabel('New phone number').fill(movedPhone);
     await page.getByLabel('Password').fill(newPassword);
     const answer = answerTo('StartPhoneChange');
     await page.getByRole('button', { name: 'Send code' }).click();

@@ -109,6 +109,29 @@ export function NewPasswordField(props: Omit<FieldProps, 'type' | 'hint' | 'auto
 }
 
 /**
+ * PhoneField is where a mobile number is typed (registration, a phone
+ * change). Its label names it as the server's messages do ("Phone number
+ * must be a valid mobile number, …"), and its hint shows the format the
+ * server reads best; spaces and brackets are fine (pages normalise them).
+ */
+export function PhoneField(props: Omit<FieldProps, 'type' | 'hint' | 'autoComplete'>) {
+  return (
+    <Field
+      type="tel"
+      autoComplete="tel"
+      required
+      hint={
+        <>
+          A mobile number, for sign-in codes by text message. In international format, e.g.{' '}
+          <span className="nowrap">+1 415 555 0123</span>.
+        </>
+      }
+      {...props}
+    />
+  );
+}
+
+/**
  * Checkbox is a labelled checkbox with the same error duties as Field: the
  * error is tied to it and always in the DOM as a polite live region.
  */

@@ -3,7 +3,7 @@ import { useTwostep } from '@twostep/client/react';
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { digitsOnly, normalizePhone } from '../input';
-import { CodeExpiry, CodeField, Field, FormAlert, Notice, Page, SubmitButton, focusFirst, useExpiry, useFormProblem } from '../ui';
+import { CodeExpiry, CodeField, Field, FormAlert, Notice, Page, PhoneField, SubmitButton, focusFirst, useExpiry, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 import { RequireSession } from './RequireSession';
 
@@ -110,17 +110,7 @@ function StartStep({
       <p>We text a code to the new number to check that it is yours. Sign-in codes go to it once you enter that code.</p>
       <form onSubmit={onSubmit} noValidate>
         <FormAlert>{form.message}</FormAlert>
-        <Field
-          id="newPhone"
-          label="New mobile phone number"
-          type="tel"
-          autoComplete="tel"
-          required
-          hint="With + and the country code, for example +1 415 555 0123."
-          value={newPhone}
-          onChange={(e) => setNewPhone(e.target.value)}
-          error={errors.newPhone}
-        />
+        <PhoneField id="newPhone" label="New phone number" value={newPhone} onChange={(e) => setNewPhone(e.target.value)} error={errors.newPhone} />
         <Field
           id="password"
           label="Password"

@@ -3,7 +3,7 @@ import { useTwostep } from '@twostep/client/react';
 import { useState, type FormEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { normalizePhone } from '../input';
-import { Field, FormAlert, NewPasswordField, Page, SubmitButton, focusFirst, useFormProblem } from '../ui';
+import { Field, FormAlert, NewPasswordField, Page, PhoneField, SubmitButton, focusFirst, useFormProblem } from '../ui';
 import { type NavState } from './nav';
 
 const fields = ['email', 'password', 'phone'] as const;
@@ -12,8 +12,8 @@ type FieldName = (typeof fields)[number];
 /**
  * Register creates an account. It does not sign in: the person then signs in
  * like any other time, which is also when the phone number is first proven.
- * Input rules (email form, password length, common passwords, E.164) are the
- * server's; this page shows its answer at the field it names rather than
+ * Input rules (email form, password length, common passwords, a mobile
+ * number) are the server's; this page shows its answer at the field it names rather than
  * repeating the rules here and drifting from them.
  */
 export function Register() {
@@ -61,17 +61,7 @@ export function Register() {
           error={errors.email}
         />
         <NewPasswordField id="password" label="Password" value={values.password} onChange={set('password')} error={errors.password} />
-        <Field
-          id="phone"
-          label="Mobile phone number"
-          type="tel"
-          autoComplete="tel"
-          required
-          hint="With + and the country code, for example +1 415 555 0123. We text a sign-in code to it."
-          value={values.phone}
-          onChange={set('phone')}
-          error={errors.phone}
-        />
+        <PhoneField id="phone" label="Phone number" value={values.phone} onChange={set('phone')} error={errors.phone} />
         <SubmitButton label="Create account" busyLabel="Creating account…" busy={busy} waitSeconds={form.waitSeconds} />
       </form>
       <p>

@@ -132,7 +132,7 @@ describe('ChangePhone', () => {
   async function start(server: ReturnType<typeof fakeServer>, storage = memoryStorage()) {
     renderApp('/account/phone', server, signedIn(storage));
     await screen.findByRole('heading', { name: 'Change your phone number' });
-    type('New mobile phone number', '+1 (415) 555-0199');
+    type('New phone number', '+1 (415) 555-0199');
     type('Password', 'correct horse battery staple 7');
     press('Send code');
   }
@@ -191,7 +191,7 @@ describe('ChangePhone', () => {
     press('Confirm');
     await screen.findByRole('heading', { name: 'Change your phone number' });
     expect(screen.getByText(/belongs to another account/).id).toBe('newPhone-error');
-    expect(screen.getByLabelText('New mobile phone number')).toHaveProperty('value', '+1 (415) 555-0199');
+    expect(screen.getByLabelText('New phone number')).toHaveProperty('value', '+1 (415) 555-0199');
     await waitFor(() => expect(document.activeElement?.id).toBe('newPhone'));
   });
 

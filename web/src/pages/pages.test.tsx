@@ -58,7 +58,7 @@ describe('Register', () => {
           data: null,
           errors: [
             {
-              message: 'Phone must be a valid phone number.',
+              message: 'Phone number must be a valid mobile number, e.g. +14155550123.',
               extensions: { code: 'BAD_USER_INPUT', field: 'phone' },
             },
             { message: 'password is too common', extensions: { code: 'BAD_USER_INPUT', field: 'password' } },
@@ -68,14 +68,14 @@ describe('Register', () => {
     );
     type('Email', 'ada@example.com');
     type('Password', 'password');
-    type(/Mobile phone number/, '555');
+    type('Phone number', '555');
     press('Create account');
 
     const password = screen.getByLabelText('Password');
     await waitFor(() => expect(password.getAttribute('aria-invalid')).toBe('true'));
     expect(screen.getByText('Password is too common.').id).toBe('password-error');
     expect(password.getAttribute('aria-describedby')).toContain('password-error');
-    expect(screen.getByText('Phone must be a valid phone number.').id).toBe('phone-error');
+    expect(screen.getByText('Phone number must be a valid mobile number, e.g. +14155550123.').id).toBe('phone-error');
     expect(screen.getByLabelText('Email').getAttribute('aria-invalid')).toBeNull();
     expect(document.activeElement).toBe(password);
   });
@@ -92,12 +92,20 @@ describe('Register', () => {
     expect(await screen.findByText(/belongs to another account/)).toHaveProperty('id', 'phone-error');
   });
 
+  it('labels the phone field as the server names it, with the format in its hint', () => {
+    renderApp('/register', fakeServer({}));
+    const phone = screen.getByLabelText('Phone number');
+    expect(phone.getAttribute('type')).toBe('tel');
+    const hint = document.getElementById(String(phone.getAttribute('aria-describedby')));
+    expect(hint?.textContent).toMatch(/In international format, e\.g\. \+1 415 555 0123\.$/);
+  });
+
   it('sends a normalised phone number and then asks the person to sign in', async () => {
     const server = fakeServer({ Register: () => ({ data: { register: { user } } }) });
     renderApp('/register', server);
     type('Email', ' ada@example.com ');
     type('Password', 'correct horse battery staple 7');
-    type(/Mobile phone number/, '+1 (415) 555-0123');
+    type('Phone number', '+1 (415) 555-0123');
     press('Create account');
 
     await screen.findByRole('heading', { name: 'Sign in' });
