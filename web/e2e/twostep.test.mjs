@@ -340,12 +340,14 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await shot('06-verify-wrong-code');
   });
 
-  step('the right code signs in: the refresh token alone in localStorage, the access token in no storage', async () => {
+  step('the right code, typed "12 34 56", signs in: the refresh token alone in localStorage, the access token in no storage', async () => {
     const { page } = env;
     const answer = page.waitForResponse(
       (res) => res.url().endsWith('/graphql') && (res.request().postData() ?? '').includes('"operationName":"VerifyOtp"'),
     );
-    await page.getByLabel('Code').fill(await codeSentTo(phone));
+    const spaced = (await codeSentTo(phone)).replace(/\d\d(?=\d)/g, '$& ');
+    assert.match(spaced, /^\d\d( \d\d?)+$/);
+    await page.getByLabel('Code').fill(spaced);
     await page.getByLabel('Code').press('Enter');
     await expectPage('/app/welcome');
     await page.getByText(email).waitFor();

@@ -71,7 +71,8 @@ export function Field({ id, label, hint, error, inputRef, ...input }: FieldProps
  * CodeField is the field for a one-time code: autocomplete="one-time-code"
  * lets iOS and Android offer the code from the SMS, inputmode="numeric" opens
  * a number pad, and it takes focus on arrival, since typing the code is the
- * one thing to do on a page that has one.
+ * one thing to do on a page that has one. No pattern: "12 34 56" is a fine
+ * way to type a code (pages send its digits), and must not look invalid.
  */
 export function CodeField(props: Omit<FieldProps, 'id' | 'label'> & { id?: string; label?: string }) {
   return (
@@ -81,8 +82,7 @@ export function CodeField(props: Omit<FieldProps, 'id' | 'label'> & { id?: strin
       autoFocus
       autoComplete="one-time-code"
       inputMode="numeric"
-      pattern="[0-9]*"
-      maxLength={12}
+      maxLength={16}
       required
       className="code-input"
       {...props}

@@ -175,6 +175,15 @@ describe('Verify', () => {
     expect(server.requests.at(-1)?.variables).toEqual({ input: { mfaToken: 'mfa-1', code: '000000' } });
   });
 
+  it('accepts a code typed with spaces ("12 34 56"), sending its digits', async () => {
+    const { server } = await toCodePage({ VerifyOtp: () => gqlError('INVALID_OTP', { attemptsLeft: 3, field: 'code' }) });
+    expect(screen.getByLabelText('Code').getAttribute('pattern')).toBeNull();
+    type('Code', '12 34 56');
+    press('Verify');
+    await screen.findByText('That code is wrong. You have 3 attempts left.');
+    expect(server.requests.at(-1)?.variables).toEqual({ input: { mfaToken: 'mfa-1', code: '123456' } });
+  });
+
   it('does not spend an attempt on an empty code', async () => {
     const { server } = await toCodePage({});
     press('Verify');
