@@ -352,6 +352,10 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     await expectPage('/app/welcome');
     await page.getByText(email).waitFor();
     assert.equal(await heading(), 'Welcome');
+    // The number masked, as the code page shows it.
+    const facts = await page.locator('.facts').innerText();
+    assert.match(facts, new RegExp(`\\+1\\*+${phone.slice(-4)} \\(verified\\)`));
+    assert.ok(!facts.includes(phone), 'the full number is not shown');
     const { accessToken, refreshToken } = (await (await answer).json()).data.verifyOtp;
     assert.ok(accessToken && refreshToken, 'verifyOtp answered both tokens');
 

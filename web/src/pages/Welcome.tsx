@@ -42,7 +42,8 @@ function Overview() {
           <p>
             You are signed in as <strong>{user.email}</strong>.
           </p>
-          <UserFacts user={user} />
+          {/* Masked, as the code page shows it: this page is the one left open on a screen. */}
+          <UserFacts user={user} masked />
         </>
       )}
       <p>

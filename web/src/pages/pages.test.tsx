@@ -383,6 +383,13 @@ describe('Welcome', () => {
     expect(storage.items.size).toBe(0);
   });
 
+  it('shows the number masked, as the code page does, and links to sessions, activity and the account', async () => {
+    renderApp('/welcome', fakeServer({ Me: () => ({ data: { me: user } }) }), signedIn());
+    expect(await screen.findByText('+1******0123 (verified)')).toBeTruthy();
+    expect(screen.queryByText(/\+14155550123/)).toBeNull();
+    expect(screen.getAllByRole('link').map((a) => a.textContent)).toEqual(['Your sessions', 'Recent activity', 'Your account']);
+  });
+
   it('signs out on the server, then here', async () => {
     const storage = memoryStorage();
     const store = signedIn(storage);
