@@ -2,7 +2,7 @@
 // duty so the pages cannot forget it.
 import { messageFor, type ErrorDetail } from '@twostep/client';
 import { useEffect, useRef, useState, type InputHTMLAttributes, type ReactNode, type Ref } from 'react';
-import { formatClock } from './format';
+import { formatClock, withoutWait } from './format';
 
 /**
  * Page sets the document title and, on arrival, moves focus to the heading:
@@ -273,14 +273,14 @@ export interface FormProblem {
   waitSeconds: number;
   /** Show problem (null: none), and hold the form for its retryAfter if it has one. */
   show(problem: ErrorDetail | null): void;
-  /** What the FormAlert says: the problem's sentence. */
+  /** What the FormAlert says: the problem's sentence, a rate limit's with its wait counting down. */
   message: ReactNode;
 }
 
 /**
- * useFormProblem keeps a form's problem, and counts down a RATE_LIMITED
- * answer's retryAfter so the form's button can stay shut until the server
- * will listen again.
+ * useFormProblem keeps a form's problem. A RATE_LIMITED answer names the
+ * limit and the wait; the wait is shown counting down, in the alert only,
+ * and the form's button holds until it is over.
  */
 export function useFormProblem(): FormProblem {
   const [problem, setProblem] = useState<ErrorDetail | null>(null);
@@ -293,34 +293,58 @@ export function useFormProblem(): FormProblem {
       setProblem(p);
       if (p?.code === 'RATE_LIMITED' && p.retryAfter !== undefined && p.retryAfter > 0) setUntil(Date.now() + p.retryAfter * 1000);
     },
-    message: problem && messageFor(problem),
+    message: problem && <ProblemMessage problem={problem} waitSeconds={until === null ? undefined : waitSeconds} />,
   };
 }
 
 /**
- * SubmitButton says what is happening ("Sending code…", "Wait 0:42") and is
- * marked aria-disabled, not disabled, while the form must not be sent: a
+ * ProblemMessage is the sentence for problem. For RATE_LIMITED it is the
+ * server's (which limit), with the wait counting down when waitSeconds is
+ * given; without it, the page counts the wait down somewhere else, so only
+ * the limit is said here. Either way the time is shown in one place.
+ */
+export function ProblemMessage({ problem, waitSeconds }: { problem: ErrorDetail; waitSeconds?: number }) {
+  if (problem.code !== 'RATE_LIMITED' || problem.retryAfter === undefined) return <>{messageFor(problem)}</>;
+  const limit = withoutWait(messageFor(problem)) || 'Too many attempts.';
+  if (waitSeconds === undefined) return <>{limit}</>;
+  return (
+    <>
+      {limit}{' '}
+      {waitSeconds > 0 ? (
+        <>
+          Try again in <span role="timer">{formatClock(waitSeconds)}</span>.
+        </>
+      ) : (
+        'You can try again now.'
+      )}
+    </>
+  );
+}
+
+/**
+ * SubmitButton says what is happening ("Sending code…") and is marked
+ * aria-disabled, not disabled, while the form must not be sent (busy, or
+ * waiting out a rate limit, whose countdown is in the form's alert): a
  * disabled button drops keyboard focus to the top of the page. Forms check
- * blocked themselves before sending.
+ * themselves before sending.
  */
 export function SubmitButton({
   label,
   busyLabel,
   busy,
-  waitSeconds,
+  waiting = false,
   className,
 }: {
   label: string;
   busyLabel: string;
   busy: boolean;
-  waitSeconds: number;
+  waiting?: boolean;
   /** "danger" for a button that destroys something. */
   className?: string;
 }) {
-  const text = waitSeconds > 0 ? `Wait ${formatClock(waitSeconds)}` : busy ? busyLabel : label;
   return (
-    <button type="submit" className={className} aria-disabled={busy || waitSeconds > 0 ? true : undefined}>
-      {text}
+    <button type="submit" className={className} aria-disabled={busy || waiting ? true : undefined}>
+      {busy ? busyLabel : label}
     </button>
   );
 }

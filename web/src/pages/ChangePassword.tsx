@@ -73,7 +73,7 @@ function ChangePasswordForm() {
           onChange={set('newPassword')}
           error={errors.newPassword}
         />
-        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         <Link to="/account">Back to your account</Link>

@@ -122,7 +122,7 @@ function StartStep({
           onChange={(e) => setPassword(e.target.value)}
           error={errors.password}
         />
-        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         <Link to="/account">Back to your account</Link>
@@ -199,7 +199,7 @@ function ConfirmStep({ change, onBack }: { change: PhoneChange; onBack(b: Back):
       <form onSubmit={onSubmit} noValidate>
         <FormAlert>{form.message}</FormAlert>
         <CodeField inputRef={input} enterKeyHint="done" value={code} onChange={(e) => setCode(e.target.value)} error={codeError} />
-        <SubmitButton label="Confirm" busyLabel="Checking…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Confirm" busyLabel="Checking…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         No code, or the wrong number?{' '}

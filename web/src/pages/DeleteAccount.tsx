@@ -87,7 +87,7 @@ function DeleteForm() {
           label="Delete my account"
           busyLabel="Deleting your account…"
           busy={busy}
-          waitSeconds={form.waitSeconds}
+          waiting={form.waitSeconds > 0}
         />
       </form>
       <p>

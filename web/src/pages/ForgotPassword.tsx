@@ -64,7 +64,7 @@ export function ForgotPassword() {
           onChange={(e) => setEmail(e.target.value)}
           error={errors.email}
         />
-        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Send code" busyLabel="Sending code…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         Remembered it? <Link to="/login" state={{ email: email.trim() } satisfies NavState}>Sign in</Link>

@@ -82,7 +82,7 @@ export function Login() {
           onChange={set('password')}
           error={errors.password}
         />
-        <SubmitButton label="Sign in" busyLabel="Sending code…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Sign in" busyLabel="Sending code…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         <Link to="/forgot-password" state={{ email: values.email.trim() } satisfies NavState}>

@@ -62,7 +62,7 @@ export function Register() {
         />
         <NewPasswordField id="password" label="Password" value={values.password} onChange={set('password')} error={errors.password} />
         <PhoneField id="phone" label="Phone number" value={values.phone} onChange={set('phone')} error={errors.phone} />
-        <SubmitButton label="Create account" busyLabel="Creating account…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Create account" busyLabel="Creating account…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         Already have an account? <Link to="/login">Sign in</Link>

@@ -98,7 +98,7 @@ function ResetForm({ reset }: { reset: Reset }) {
           onChange={set('newPassword')}
           error={errors.newPassword}
         />
-        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Change password" busyLabel="Changing password…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       <p>
         No code? <Link to="/forgot-password" state={again}>Start again</Link>, or check the email.

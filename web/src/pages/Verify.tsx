@@ -5,7 +5,7 @@ import { Link, Navigate, useNavigate } from 'react-router';
 import { useFlow, type Challenge } from '../flow';
 import { formatClock } from '../format';
 import { digitsOnly } from '../input';
-import { CodeExpiry, CodeField, FormAlert, Notice, Page, SubmitButton, useExpiry, useFormProblem, useSecondsLeft } from '../ui';
+import { CodeExpiry, CodeField, FormAlert, Notice, Page, ProblemMessage, SubmitButton, useExpiry, useFormProblem, useSecondsLeft } from '../ui';
 import { type NavState } from './nav';
 
 /**
@@ -146,6 +146,7 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
         return;
       }
       setResendProblem(err.detail);
+      // The wait counts down in the note below the heading, not in the alert.
       if (err.retryAfter !== undefined) setRetryUntil(Date.now() + err.retryAfter * 1000);
     } finally {
       setSending(null);
@@ -165,9 +166,9 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
       </CodeExpiry>
       <Notice>{news}</Notice>
       <form onSubmit={onSubmit} noValidate>
-        <FormAlert>{form.message ?? (resendProblem && messageFor(resendProblem))}</FormAlert>
+        <FormAlert>{form.message ?? (resendProblem && <ProblemMessage problem={resendProblem} />)}</FormAlert>
         <CodeField inputRef={input} enterKeyHint="done" value={code} onChange={(e) => setCode(e.target.value)} error={codeError} />
-        <SubmitButton label="Verify" busyLabel="Checking…" busy={busy} waitSeconds={form.waitSeconds} />
+        <SubmitButton label="Verify" busyLabel="Checking…" busy={busy} waiting={form.waitSeconds > 0} />
       </form>
       {secondsLeft !== 0 && (
         <section className="more" aria-labelledby="resend-title">

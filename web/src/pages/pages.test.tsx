@@ -124,17 +124,34 @@ describe('Login', () => {
     await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('The email or password is wrong.'));
   });
 
-  it("shows the server's RATE_LIMITED sentence and holds the form until the wait is over", async () => {
+  it("shows the server's RATE_LIMITED message with its wait counting down in the alert alone, and holds the form", async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
     const server = fakeServer({
-      Login: () => gqlError('RATE_LIMITED', { retryAfter: 30, reason: 'ip' }, 'Too many requests from your network. Try again in 30 seconds.'),
+      Login: () =>
+        gqlError('RATE_LIMITED', { retryAfter: 3227, reason: 'account_block' }, 'Too many failed attempts on this account. Try again in 54 minutes.'),
     });
     renderApp('/login', server);
     press('Sign in');
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('Too many requests from your network. Try again in 30 seconds.'));
-    const button = await screen.findByRole('button', { name: /^Wait 0:(30|29)$/ });
+    const alert = screen.getByRole('alert');
+    await waitFor(() => expect(alert.textContent).toMatch(/^Too many failed attempts on this account\. Try again in 53:4[67]\.$/));
+    expect(alert.querySelector('[role=timer]')?.textContent).toMatch(/^53:4[67]$/);
+    // One countdown: the button holds, saying nothing of the time.
+    const button = screen.getByRole('button', { name: 'Sign in' });
     expect(button.getAttribute('aria-disabled')).toBe('true');
     fireEvent.click(button);
     expect(server.requests).toHaveLength(1);
+
+    await act(() => vi.advanceTimersByTimeAsync(60_000));
+    expect(alert.textContent).toMatch(/Try again in 52:4[67]\.$/);
+    await act(() => vi.advanceTimersByTimeAsync(3_200_000));
+    expect(alert.textContent).toBe('Too many failed attempts on this account. You can try again now.');
+    expect(button.getAttribute('aria-disabled')).toBeNull();
+  });
+
+  it('shows a RATE_LIMITED message without a wait sentence as the server wrote it, with the countdown after it', async () => {
+    renderApp('/login', fakeServer({ Login: () => gqlError('RATE_LIMITED', { retryAfter: 30, reason: 'ip' }, 'Slow down') }));
+    press('Sign in');
+    await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/^Slow down\. Try again in 0:(30|29)\.$/));
   });
 
   it('explains a network failure', async () => {
@@ -253,7 +270,7 @@ describe('Verify', () => {
       expect(webStorageText()).not.toContain('mfa-1');
     });
 
-    it('counts down the wait of a RATE_LIMITED answer, the server naming the limit', async () => {
+    it('counts down the wait of a RATE_LIMITED answer in one place, the server naming the limit', async () => {
       const { server } = await toCodePage({
         ResendOtp: () =>
           gqlError(
@@ -264,10 +281,9 @@ describe('Verify', () => {
       });
       await elapse(30_000);
       press('Send the code again');
-      await waitFor(() =>
-        expect(screen.getByRole('alert').textContent).toBe('A code was just sent to this number. You can ask for another in 45 seconds.'),
-      );
+      await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('A code was just sent to this number.'));
       expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:(45|44)$/);
+      expect(screen.getAllByRole('timer').map((t) => t.id)).toEqual(['code-expiry', 'resend-wait']);
       fireEvent.click(screen.getByRole('button', { name: 'Send the code again' }));
       expect(server.requests.filter((r) => r.operationName === 'ResendOtp')).toHaveLength(1);
       // The code can still be checked meanwhile.
