@@ -242,6 +242,21 @@ describe('two-step login in a browser', { concurrency: false }, () => {
     assert.match(header, /frame-ancestors 'none'/);
   });
 
+  step('at desktop width the name sits above the content column, not at the far left', async () => {
+    const desktop = await env.browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await desktop.newPage();
+      await page.goto(`${env.base}/app/login`);
+      const [brand, title] = await Promise.all([page.locator('.brand').boundingBox(), page.locator('h1').boundingBox()]);
+      assert.ok(brand && title, 'both are shown');
+      assert.ok(Math.abs(brand.x - title.x) <= 1, `the name starts at ${brand.x}, the heading at ${title.x}`);
+      assert.ok(title.x > 400, `the column is centred (it starts at ${title.x})`);
+      await shot('00-desktop-login', page);
+    } finally {
+      await desktop.close();
+    }
+  });
+
   step('register shows the server input error at its field, which the label names', async () => {
     const { page } = env;
     await page.goto(`${env.base}/app/register`);

@@ -35,7 +35,10 @@ export function App() {
   return (
     <>
       <header className="masthead">
-        <span className="brand">twostep</span>
+        {/* The same column as the page, so the name sits above the content at any width. */}
+        <div className="column">
+          <span className="brand">twostep</span>
+        </div>
       </header>
       <Routes>
         <Route path="/" element={<Navigate to="/welcome" replace />} />
