@@ -100,20 +100,38 @@ describe('Register', () => {
     expect(hint?.textContent).toMatch(/In international format, e\.g\. \+1 415 555 0123\.$/);
   });
 
-  it('sends a normalised phone number and then asks the person to sign in', async () => {
-    const server = fakeServer({ Register: () => ({ data: { register: { user } } }) });
+  it('sends a normalised phone number, then signs in with the password just typed and goes to the code step', async () => {
+    const server = fakeServer({ Register: () => ({ data: { register: { user } } }), Login: () => challenge });
     renderApp('/register', server);
     type('Email', ' ada@example.com ');
     type('Password', 'correct horse battery staple 7');
     type('Phone number', '+1 (415) 555-0123');
     press('Create account');
 
-    await screen.findByRole('heading', { name: 'Sign in' });
-    expect(server.requests[0]?.variables).toEqual({
-      input: { email: 'ada@example.com', password: 'correct horse battery staple 7', phone: '+14155550123' },
+    await screen.findByRole('heading', { name: 'Enter your code' });
+    expect(server.requests.map((r) => [r.operationName, r.variables])).toEqual([
+      ['Register', { input: { email: 'ada@example.com', password: 'correct horse battery staple 7', phone: '+14155550123' } }],
+      ['Login', { input: { email: 'ada@example.com', password: 'correct horse battery staple 7' } }],
+    ]);
+    expect(screen.getByText('+1******0123').closest('p')?.textContent).toBe('We sent a code by text message to +1******0123.');
+    expect(webStorageText()).not.toContain('correct horse');
+  });
+
+  it('asks the person to sign in when the code cannot be sent after registering', async () => {
+    const server = fakeServer({
+      Register: () => ({ data: { register: { user } } }),
+      Login: () => gqlError('OTP_DELIVERY_FAILED'),
     });
-    expect(screen.getByRole('status').textContent).toMatch(/account is ready/);
+    renderApp('/register', server);
+    type('Email', 'ada@example.com');
+    type('Password', 'correct horse battery staple 7');
+    type('Phone number', '+14155550123');
+    press('Create account');
+
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('Your account is ready. Sign in to continue.');
     expect(screen.getByLabelText('Email')).toHaveProperty('value', 'ada@example.com');
+    expect(screen.getByLabelText('Password')).toHaveProperty('value', '');
   });
 });
 
