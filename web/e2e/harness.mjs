@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { chromium } from 'playwright-core';
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 
@@ -260,4 +261,29 @@ export async function signUpAndIn({ base, emulator }, { email, password, phone }
   );
   if (verify.errors) throw new Error(`verifyOtp: ${JSON.stringify(verify.errors)}`);
   return verify.data.verifyOtp;
+}
+
+/**
+ * launchChromium starts Debian's Chromium (CHROMIUM_PATH, default
+ * /usr/bin/chromium) headless, kept off the network but for what a page
+ * asks of the test's servers. Playwright gives each launch a fresh
+ * temporary profile.
+ */
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    headless: true,
+    // --no-sandbox because CI runs as root; the rest keep Chromium's own
+    // traffic (updates, sync, field trials) from leaving the machine.
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 }

@@ -17,8 +17,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import { channelsSentTo, codeSentTo as emulatorCode, codesSent, graphql, startTwostep } from './harness.mjs';
+import { channelsSentTo, codeSentTo as emulatorCode, codesSent, graphql, launchChromium, startTwostep } from './harness.mjs';
 
 const webDir = fileURLToPath(new URL('..', import.meta.url));
 const repoDir = path.resolve(webDir, '..');
@@ -62,22 +61,7 @@ before(async () => {
   });
   cleanups.push(twostep.stop);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    // Playwright gives each launch a fresh temporary profile. --no-sandbox
-    // because CI runs as root; the rest keep Chromium off the network.
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium();
   cleanups.push(() => browser.close());
   const context = await newContext(browser);
   const page = await context.newPage();
