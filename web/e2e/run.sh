@@ -3,7 +3,7 @@
 # (sdk/, which the app depends on as @twostep/client), type-check and build
 # the app, run the unit tests, then the tests against the real Go server and
 # Verify emulator (each test file starts and stops its own): the browser
-# test of the app, and GraphiQL at /.
+# test of the app, GraphiQL at /, and the SDK's smoke test in Node.
 # Needs Go and Chromium (/usr/bin/chromium, or CHROMIUM_PATH). Exits non-zero
 # on any failure. Screenshots and server logs: web/e2e/artifacts/.
 set -euo pipefail
@@ -20,7 +20,7 @@ npm run build
 echo "== web: unit tests"
 npm test
 
-echo "== web: browser tests (the app, GraphiQL) against the real server"
+echo "== web: browser tests, GraphiQL and the SDK against the real server"
 rm -rf e2e/artifacts
 # One server binary for every test file, unless one was given.
 if [ -z "${TWOSTEP_BIN:-}" ]; then
