@@ -34,6 +34,7 @@ const wordings: Record<string, Wording> = {
   ACCOUNT_DELETED: { what: 'Account deleted', detail: false },
   ROLES_CHANGED: { what: 'Roles changed', detail: true },
   RATE_LIMITED: { what: 'Too many attempts: a limit was reached', detail: true },
+  ADMIN_ACTION: { what: 'Administrator action', detail: true },
 };
 
 /** eventTypes lists the types describeEvent has words for. */
