@@ -201,6 +201,9 @@ func TestWebApp(t *testing.T) {
 		}
 	}
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"WEB_DIR": dir}})
+	if !strings.Contains(srv.Logs(), "web client served at /app/") {
+		t.Errorf("the start-up log does not say the web client is served at /app/:\n%s", srv.Logs())
+	}
 	tests := []struct {
 		path, wantBody, wantCache string
 		wantStatus                int

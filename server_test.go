@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,17 +82,23 @@ func TestRunCommands(t *testing.T) {
 	}
 }
 
-// TestRunServes starts the server through run with PORT=0: it says where
-// it listens, serves, and returns nil once its context ends.
+// TestRunServes starts the server through run with PORT=0 and an env file:
+// it says where it listens and which file it read (with how many
+// variables), serves, and returns nil once its context ends.
 func TestRunServes(t *testing.T) {
 	t.Parallel()
 	env := runEnv(t, map[string]string{"PORT": "0"})
+	envFile := filepath.Join(t.TempDir(), "dev.env")
+	if err := os.WriteFile(envFile, []byte("# two variables\nLOG_LEVEL=info\nAPP_NAME=twostep\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	pr, pw := io.Pipe()
+	var logs lockedBuffer
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-env-file="}, func(k string) string { return env[k] }, pw, io.Discard)
+		err := run(ctx, []string{"-env-file=" + envFile}, func(k string) string { return env[k] }, pw, &logs)
 		pw.Close()
 		done <- err
 	}()
@@ -128,6 +135,27 @@ func TestRunServes(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("run did not return after its context ended")
 	}
+	if got := logs.String(); !strings.Contains(got, "environment file read") || !strings.Contains(got, "path="+envFile) || !strings.Contains(got, "variables=2") {
+		t.Errorf("the start-up log does not say which env file was read with 2 variables:\n%s", got)
+	}
+}
+
+// lockedBuffer is a log the server's goroutines may write at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestRunRefusesBadConfig checks that a bad setting stops start-up with an
