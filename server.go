@@ -71,12 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, ok := commands[args[0]]
 		if !ok {
-			names := make([]string, 0, len(commands))
-			for n := range commands {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			fmt.Fprintf(stderr, "twostep: unknown command %q\nusage: twostep [-env-file=PATH] | twostep %s [flags]\n", args[0], strings.Join(names, " | twostep "))
+			fmt.Fprintf(stderr, "twostep: unknown command %q\n%s", args[0], usage())
 			return errUsage
 		}
 		return cmd(ctx, args[1:], getenv, stdout, stderr)
@@ -84,11 +79,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return serve(ctx, args, getenv, stdout, stderr)
 }
 
+// usage is the command line: serving, then every subcommand.
+func usage() string {
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("usage: twostep [-env-file=PATH] | twostep %s [flags]\n", strings.Join(names, " | twostep "))
+}
+
 // serve reads the configuration, builds the app, and serves it until ctx
 // ends.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("twostep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usage(), "\nServing reads its settings from the environment and an env file (README: Configuration).\nEach command takes -h. Flags for serving:\n")
+		fs.PrintDefaults()
+	}
 	envFile := fs.String("env-file", ".env", "read variables not set in the environment from this file (empty: none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -60,7 +60,7 @@ func TestRunCommands(t *testing.T) {
 		{"unknown command", []string{"migrate"}, true, []string{`unknown command "migrate"`, "twostep verify-emulator"}},
 		{"verify-emulator gets the flags after its name", []string{"verify-emulator", "-service-sid=XX1"}, false, []string{"-service-sid must start with VA"}},
 		{"undefined flag", []string{"-nope"}, true, []string{"flag provided but not defined: -nope"}},
-		{"help", []string{"-h"}, true, []string{"-env-file"}},
+		{"help lists the commands", []string{"-h"}, true, []string{"-env-file", "twostep import-users", "twostep verify-emulator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
