@@ -279,6 +279,9 @@ func TestAbuseAuthEventsLogged(t *testing.T) {
 	srv.Register(t, "ada@example.com", phone)
 	srv.Post(t, gqltest.LoginOp, gqltest.LoginVars("ada@example.com", wrongPassword))
 	l := srv.Login(t, "ada@example.com")
+	if l.ResendAfter != 60 {
+		t.Errorf("login's resendAfter = %d, want 60 (LIMIT_PHONE_COOLDOWN)", l.ResendAfter)
+	}
 	srv.Post(t, gqltest.LoginOp, gqltest.LoginVars("ada@example.com", password)) // cooldown
 	code := srv.Code(t, phone)
 	srv.Post(t, gqltest.VerifyOp, gqltest.VerifyVars(l.MFAToken, wrongCode(code)))

@@ -38,6 +38,9 @@ func TestResendOverHTTP(t *testing.T) {
 		code := a.Code(t, phone)
 		var again gqltest.Login
 		b.Post(t, gqltest.ResendOp, map[string]any{"mfaToken": l.MFAToken, "channel": "CALL"}).Decode(t, "resendOtp", &again)
+		if l.ResendAfter != 0 || again.ResendAfter != 0 {
+			t.Errorf("resendAfter = %d and %d with LIMIT_PHONE_COOLDOWN=0, want 0", l.ResendAfter, again.ResendAfter)
+		}
 		if again.MFAToken != l.MFAToken || again.Channel != "CALL" || !again.ExpiresAt.Equal(l.ExpiresAt) {
 			t.Fatalf("resendOtp = %+v, want the same token and expiry, by CALL", again)
 		}

@@ -23,6 +23,9 @@ func TestResendOTP(t *testing.T) {
 	phone := authtest.NextPhone()
 	h.Register(t, "ada@example.com", phone)
 	l := h.Login(t, "ada@example.com")
+	if l.ResendAfter != 30*time.Second {
+		t.Errorf("Login().ResendAfter = %v, want the 30s cooldown", l.ResendAfter)
+	}
 	code := h.Code(t, phone)
 	ctx := context.Background()
 	resend := func(ch auth.Channel) (*auth.LoginResult, error) {
@@ -38,6 +41,9 @@ func TestResendOTP(t *testing.T) {
 	r, err := resend(auth.ChannelCall)
 	if err != nil || r.MFAToken != l.MFAToken || r.Channel != auth.ChannelCall || !r.ExpiresAt.Equal(l.ExpiresAt) || r.SentTo != l.SentTo {
 		t.Fatalf("ResendOTP(call) = %+v, %v, want the same token and expiry, by call", r, err)
+	}
+	if r.ResendAfter != 30*time.Second {
+		t.Errorf("ResendOTP().ResendAfter = %v, want the 30s cooldown it started", r.ResendAfter)
 	}
 	if h.OTP.Channel(phone) != auth.ChannelCall || h.Code(t, phone) != code {
 		t.Errorf("the resend went by %q with code %q, want a call with the same code", h.OTP.Channel(phone), h.Code(t, phone))

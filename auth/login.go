@@ -90,6 +90,9 @@ type LoginResult struct {
 	Channel   Channel
 	SentTo    string // masked phone
 	ExpiresAt time.Time
+	// ResendAfter is how long until another send to the number is allowed:
+	// the per-number cooldown, which this send started.
+	ResendAfter time.Duration
 }
 
 // Login checks the password and sends a one-time code to the account's
@@ -169,7 +172,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ *LoginResult, err
 	}
 	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "channel", string(ch), "challenge_id", c.ID)
 	s.event(ctx, EventLoginSucceeded, u.ID, "password accepted")
-	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt}, nil
+	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt, ResendAfter: s.limits.PhoneCooldown}, nil
 }
 
 // VerifyInput is the code step.

@@ -61,10 +61,11 @@ type ComplexityRoot struct {
 	}
 
 	LoginPayload struct {
-		Channel   func(childComplexity int) int
-		ExpiresAt func(childComplexity int) int
-		MfaToken  func(childComplexity int) int
-		SentTo    func(childComplexity int) int
+		Channel     func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		MfaToken    func(childComplexity int) int
+		ResendAfter func(childComplexity int) int
+		SentTo      func(childComplexity int) int
 	}
 
 	LogoutPayload struct {
@@ -298,6 +299,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LoginPayload.MfaToken(childComplexity), true
+	case "LoginPayload.resendAfter":
+		if e.ComplexityRoot.LoginPayload.ResendAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LoginPayload.ResendAfter(childComplexity), true
 	case "LoginPayload.sentTo":
 		if e.ComplexityRoot.LoginPayload.SentTo == nil {
 			break
@@ -1000,6 +1007,12 @@ type LoginPayload {
   sentTo: String!
   "When the code and the mfaToken stop working."
   expiresAt: Time!
+  """
+  Seconds from now until resendOtp can send again: the number's cooldown
+  between sends (LIMIT_PHONE_COOLDOWN; 0 when off). Count it down before
+  offering to resend; a resend sooner answers RATE_LIMITED with retryAfter.
+  """
+  resendAfter: Int!
 }
 
 enum OtpChannel {
@@ -1197,6 +1210,8 @@ func (ec *executionContext) childFields_LoginPayload(ctx context.Context, field 
 		return ec.fieldContext_LoginPayload_sentTo(ctx, field)
 	case "expiresAt":
 		return ec.fieldContext_LoginPayload_expiresAt(ctx, field)
+	case "resendAfter":
+		return ec.fieldContext_LoginPayload_resendAfter(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LoginPayload", field.Name)
 }
@@ -2191,6 +2206,29 @@ func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_LoginPayload_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "Time")
+}
+
+func (ec *executionContext) _LoginPayload_resendAfter(ctx context.Context, field graphql.CollectedField, obj *LoginPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LoginPayload_resendAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResendAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		false,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LoginPayload_resendAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LoginPayload", field, false, false, "Int")
 }
 
 func (ec *executionContext) _LogoutPayload_revokedSessions(ctx context.Context, field graphql.CollectedField, obj *LogoutPayload) (ret graphql.Marshaler) {
@@ -6076,6 +6114,11 @@ func (ec *executionContext) _LoginPayload(ctx context.Context, sel ast.Selection
 			}
 		case "expiresAt":
 			out.Values[i] = ec._LoginPayload_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resendAfter":
+			out.Values[i] = ec._LoginPayload_resendAfter(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -65,6 +65,10 @@ type LoginPayload struct {
 	SentTo string `json:"sentTo"`
 	// When the code and the mfaToken stop working.
 	ExpiresAt time.Time `json:"expiresAt"`
+	// Seconds from now until resendOtp can send again: the number's cooldown
+	// between sends (LIMIT_PHONE_COOLDOWN; 0 when off). Count it down before
+	// offering to resend; a resend sooner answers RATE_LIMITED with retryAfter.
+	ResendAfter int `json:"resendAfter"`
 }
 
 type LogoutPayload struct {

@@ -6,6 +6,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/internal/httpedge"
@@ -46,7 +47,10 @@ func loginPayload(res *auth.LoginResult) *LoginPayload {
 	case auth.ChannelWhatsApp:
 		ch = OtpChannelWhatsapp
 	}
-	return &LoginPayload{MfaToken: res.MFAToken, Channel: ch, SentTo: res.SentTo, ExpiresAt: res.ExpiresAt}
+	return &LoginPayload{
+		MfaToken: res.MFAToken, Channel: ch, SentTo: res.SentTo, ExpiresAt: res.ExpiresAt,
+		ResendAfter: int((res.ResendAfter + time.Second - 1) / time.Second), // whole seconds, rounded up
+	}
 }
 
 // channel maps the schema's OtpChannel (nil: the default, SMS).

@@ -8,7 +8,7 @@ const (
   register(input: {email: $email, password: $password, phone: $phone}) { user { id email phone phoneVerified createdAt } }
 }`
 	LoginOp = `mutation($email: String!, $password: String!) {
-  login(input: {email: $email, password: $password}) { mfaToken channel sentTo expiresAt }
+  login(input: {email: $email, password: $password}) { mfaToken channel sentTo expiresAt resendAfter }
 }`
 	VerifyOp = `mutation($mfaToken: String!, $code: String!) {
   verifyOtp(input: {mfaToken: $mfaToken, code: $code}) { accessToken tokenType expiresIn refreshToken refreshExpiresAt user { id email phoneVerified } }
@@ -22,7 +22,7 @@ const (
 	SessionsOp      = `{ sessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`
 
 	ResendOp = `mutation($mfaToken: String!, $channel: OtpChannel) {
-  resendOtp(input: {mfaToken: $mfaToken, channel: $channel}) { mfaToken channel sentTo expiresAt }
+  resendOtp(input: {mfaToken: $mfaToken, channel: $channel}) { mfaToken channel sentTo expiresAt resendAfter }
 }`
 	RequestResetOp  = `mutation($email: String!) { requestPasswordReset(input: {email: $email}) { resetToken expiresAt } }`
 	ResetPasswordOp = `mutation($resetToken: String!, $code: String!, $newPassword: String!) {
@@ -70,6 +70,8 @@ type Login struct {
 	Channel   string    `json:"channel"`
 	SentTo    string    `json:"sentTo"`
 	ExpiresAt time.Time `json:"expiresAt"`
+	// ResendAfter is in seconds.
+	ResendAfter int `json:"resendAfter"`
 }
 
 // Auth is verifyOtp's and refreshSession's payload.
