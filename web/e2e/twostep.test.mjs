@@ -619,15 +619,29 @@ describe('the account lifecycle in a browser', { concurrency: false }, () => {
     assert.equal(reg.errors, undefined, JSON.stringify(reg.errors));
 
     // This page's clock is Playwright's, so the 30-second wait before
-    // asking again passes in no time.
+    // asking again passes in no time. The page waits as long as login's
+    // resendAfter says; this server turns the cooldown off (tests sign in to
+    // one number several times), so its answer says 30, as the default
+    // LIMIT_PHONE_COOLDOWN would.
     const clocked = await newContext(env.browser);
     cleanups.push(() => clocked.close());
     await clocked.clock.install();
+    /** @type {unknown[]} */
+    const served = [];
+    await clocked.route('**/graphql', async (route) => {
+      if (!(route.request().postData() ?? '').includes('"operationName":"Login"')) return route.continue();
+      const res = await route.fetch();
+      const body = await res.json();
+      served.push(body.data?.login?.resendAfter);
+      if (body.data?.login) body.data.login.resendAfter = 30;
+      await route.fulfill({ response: res, json: body });
+    });
     const page = await clocked.newPage();
     watch(page);
     await page.goto(`${env.base}/app/login`);
     await signIn(page, who);
     const code = await codeSentTo(lifePhone);
+    assert.deepEqual(served, [0], 'login answers resendAfter: LIMIT_PHONE_COOLDOWN, 0 here');
     assert.match(await page.locator('#resend-wait').innerText(), /^0:(30|29)$/);
     const call = page.getByRole('button', { name: 'Call me instead' });
     assert.equal(await call.getAttribute('aria-disabled'), 'true');

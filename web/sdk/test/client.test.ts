@@ -31,7 +31,7 @@ describe('signing in', () => {
     client.subscribe((s) => seen.push(s.status));
 
     const challenge = await client.login({ email: ada.email, password: ada.password });
-    expect(challenge).toMatchObject({ channel: 'SMS', sentTo: '+1******0123' });
+    expect(challenge).toMatchObject({ channel: 'SMS', sentTo: '+1******0123', resendAfter: 30 });
     expect(challenge.mfaToken).toMatch(/^mfa-/);
     expect(client.state()).toEqual({ status: 'signedOut', reason: null });
 

@@ -185,13 +185,13 @@ export function createFakeTwostep({ accessTtl = 900, reuseMs = 10_000, now = Dat
       if (!user || user.password !== input.password) throw gqlError('INVALID_CREDENTIALS', {}, 'Email or password is incorrect.');
       const channel = input.channel ?? 'SMS';
       const c = challenge('login', user.id, user.phone, channel);
-      return { mfaToken: c.token, channel, sentTo: mask(user.phone), expiresAt: c.expiresAt };
+      return { mfaToken: c.token, channel, sentTo: mask(user.phone), expiresAt: c.expiresAt, resendAfter: 30 };
     },
     resendOtp({ input }) {
       const c = challenges.get(input.mfaToken!);
       if (!c || c.purpose !== 'login') throw gqlError('MFA_TOKEN_INVALID');
       c.channel = input.channel ?? 'SMS';
-      return { mfaToken: input.mfaToken, channel: c.channel, sentTo: mask(c.phone), expiresAt: iso(c.expiresAt) };
+      return { mfaToken: input.mfaToken, channel: c.channel, sentTo: mask(c.phone), expiresAt: iso(c.expiresAt), resendAfter: 30 };
     },
     verifyOtp({ input }, ctx) {
       const c = spend(input.mfaToken!, 'login', input.code!);

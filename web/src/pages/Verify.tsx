@@ -9,14 +9,6 @@ import { CodeExpiry, CodeField, FormAlert, Notice, Page, ProblemMessage, SubmitB
 import { type NavState } from './nav';
 
 /**
- * resendCooldownSeconds is how long after a send the page waits before
- * offering another: the server's default per-number cooldown
- * (LIMIT_PHONE_COOLDOWN). A server set otherwise answers RATE_LIMITED with
- * its own wait, which then replaces this guess.
- */
-const resendCooldownSeconds = 30;
-
-/**
  * Verify is the code step. Without a challenge in memory (a reload, a
  * bookmark, or the step already finished) there is no mfaToken to send, so
  * the person goes back to the password step.
@@ -74,7 +66,9 @@ function VerifyForm({ challenge }: { challenge: Challenge }) {
   const input = useRef<HTMLInputElement>(null);
 
   const secondsLeft = useExpiry(challenge.expiresAt);
-  const resendWait = useSecondsLeft(Math.max(challenge.sentAt + resendCooldownSeconds * 1000, retryUntil)) ?? 0;
+  // The server says how long the number's cooldown is (resendAfter); a
+  // RATE_LIMITED answer to a resend, how long is left of a limit.
+  const resendWait = useSecondsLeft(Math.max(challenge.sentAt + challenge.resendAfter * 1000, retryUntil)) ?? 0;
 
   // The login page drops the challenge when it opens (see Login); ending it
   // here first would make this page redirect on its own, without the notice.

@@ -34,6 +34,7 @@ const challenge: Reply = {
       channel: 'SMS',
       sentTo: '+1******0123',
       expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+      resendAfter: 30,
     },
   },
 };
@@ -286,6 +287,18 @@ describe('Verify', () => {
       expect(screen.getByRole('button', { name: 'Call me again' }).getAttribute('aria-disabled')).toBe('true');
       expect(screen.getByLabelText('Code')).toHaveProperty('value', '12');
       expect(webStorageText()).not.toContain('mfa-1');
+    });
+
+    it('waits as long as the server says (resendAfter), not a guess', async () => {
+      const quick = { ...(challenge.data as { login: object }).login, resendAfter: 2 };
+      const { server } = await toCodePage({ Login: () => ({ data: { login: quick } }), ResendOtp: () => ({ data: { resendOtp: quick } }) });
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:0[12]$/);
+      await elapse(2_000);
+      expect(document.getElementById('resend-wait')).toBeNull();
+      press('Send the code again');
+      expect(await screen.findByText('We sent the code again. It is the same code as before.')).toBeTruthy();
+      expect(server.requests.at(-1)?.operationName).toBe('ResendOtp');
+      expect(document.getElementById('resend-wait')?.textContent).toMatch(/^0:0[12]$/);
     });
 
     it('counts down the wait of a RATE_LIMITED answer in one place, the server naming the limit', async () => {

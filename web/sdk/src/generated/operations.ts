@@ -72,6 +72,12 @@ export interface ChallengeFields {
   sentTo: string;
   /** When the code and the mfaToken stop working. */
   expiresAt: string;
+  /**
+   * Seconds from now until resendOtp can send again: the number's cooldown
+   * between sends (LIMIT_PHONE_COOLDOWN; 0 when off). Count it down before
+   * offering to resend; a resend sooner answers RATE_LIMITED with retryAfter.
+   */
+  resendAfter: number;
 }
 
 /** AuthFields is what fragment AuthFields selects on AuthPayload. */
@@ -155,6 +161,7 @@ fragment ChallengeFields on LoginPayload {
   channel
   sentTo
   expiresAt
+  resendAfter
 }
 `,
 };
@@ -187,6 +194,7 @@ fragment ChallengeFields on LoginPayload {
   channel
   sentTo
   expiresAt
+  resendAfter
 }
 `,
 };

@@ -61,6 +61,12 @@ export interface LoginPayload {
   sentTo: string;
   /** When the code and the mfaToken stop working. */
   expiresAt: string;
+  /**
+   * Seconds from now until resendOtp can send again: the number's cooldown
+   * between sends (LIMIT_PHONE_COOLDOWN; 0 when off). Count it down before
+   * offering to resend; a resend sooner answers RATE_LIMITED with retryAfter.
+   */
+  resendAfter: number;
 }
 
 export interface LogoutPayload {
