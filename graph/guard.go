@@ -35,9 +35,12 @@ var sensitiveFields = map[string]bool{
 //
 // None of this depends on variables (no field of the schema has a
 // complexity function), so the verdict is worked out once per parsed
-// operation and kept beside gqlgen's query cache.
+// operation and kept beside gqlgen's query cache. The row limit does (a
+// list's first may be a variable): the verdict keeps the operation's list
+// fields, and their rows are counted for each request (checkRows).
 type operationGuard struct {
 	depthLimit, complexityLimit int
+	rowLimit                    int
 	introspection               bool
 	es                          graphql.ExecutableSchema
 	verdicts                    *lru.Cache[*ast.OperationDefinition, verdict]
@@ -49,12 +52,13 @@ type operationGuard struct {
 type verdict struct {
 	msg, code string
 	fields    []string
+	lists     []*ast.Field // root fields that read lists, checked against the row limit per request
 }
 
-func newOperationGuard(depthLimit, complexityLimit int, introspection bool) *operationGuard {
+func newOperationGuard(depthLimit, complexityLimit, rowLimit int, introspection bool) *operationGuard {
 	// As many as the query cache holds.
 	verdicts, _ := lru.New[*ast.OperationDefinition, verdict](1000)
-	return &operationGuard{depthLimit: depthLimit, complexityLimit: complexityLimit, introspection: introspection, verdicts: verdicts}
+	return &operationGuard{depthLimit: depthLimit, complexityLimit: complexityLimit, rowLimit: rowLimit, introspection: introspection, verdicts: verdicts}
 }
 
 var _ interface {
@@ -79,6 +83,9 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql
 		g.verdicts.Add(oc.Operation, v)
 	}
 	if v.code == "" {
+		if len(v.lists) > 0 {
+			return checkRows(oc, v.lists, g.rowLimit)
+		}
 		return nil
 	}
 	err := &gqlerror.Error{Message: v.msg}
@@ -89,7 +96,7 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql
 func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext) verdict {
 	w := walker{fragments: oc.Doc.Fragments}
 	set := oc.Operation.SelectionSet
-	v := verdict{fields: w.rootFields(set, nil)}
+	v := verdict{fields: w.rootFields(set, nil), lists: w.lists(set, nil)}
 	switch {
 	case w.depth(set, 1) > g.depthLimit:
 		v.msg, v.code = "The operation is nested too deeply.", errGuardCode

@@ -45,6 +45,7 @@ type HandlerConfig struct {
 	TokenLimit      int // parser token limit
 	ComplexityLimit int
 	DepthLimit      int
+	RowLimit        int // rows the lists of one operation may hold (DefaultRowLimit)
 
 	// Observer, if set, is told of every operation answered (metrics).
 	Observer OperationObserver
@@ -68,6 +69,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.DepthLimit <= 0 {
 		cfg.DepthLimit = DefaultDepthLimit
 	}
+	if cfg.RowLimit <= 0 {
+		cfg.RowLimit = DefaultRowLimit
+	}
 	log := cfg.Logger
 	exec := executor.New(NewExecutableSchema(Config{
 		Resolvers:  &Resolver{auth: cfg.Auth},
@@ -79,7 +83,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Introspection {
 		exec.Use(extension.Introspection{})
 	}
-	guard := newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.Introspection)
+	guard := newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.RowLimit, cfg.Introspection)
 	exec.Use(guard)
 	// No recover func: resolvers are generated without panic handlers
 	// (gqlgen.yml: omit_panic_handler), so a panic reaches the edge's one

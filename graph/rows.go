@@ -1,0 +1,97 @@
+package graph
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/twostep/twostep/auth"
+)
+
+// DefaultRowLimit is how many rows of lists one operation may ask for. The
+// complexity limit counts fields, one each, whatever a list holds, so forty
+// aliases of securityEvents(first: 100) are cheap to send and read 4,000
+// rows; the row limit counts what the lists may hold. Three full pages fit
+// (an administrator's users, auditEvents and sessions at once).
+const DefaultRowLimit = 3 * auth.MaxPage
+
+// listFields are the root fields that read a list from the store. A
+// connection may read its first (capped at auth.MaxPage; the schema's
+// default when not given); sessions, which has no pages, counts as a full
+// page.
+var listFields = map[string]bool{"securityEvents": true, "auditEvents": true, "users": true, "sessions": true}
+
+// lists appends the root fields of set that read lists, each alias and
+// repeat on its own, whatever fragment they hide behind.
+func (w walker) lists(set ast.SelectionSet, out []*ast.Field) []*ast.Field {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if listFields[s.Name] {
+				out = append(out, s)
+			}
+		case *ast.InlineFragment:
+			out = w.lists(s.SelectionSet, out)
+		case *ast.FragmentSpread:
+			if f := w.fragments.ForName(s.Name); f != nil {
+				out = w.lists(f.SelectionSet, out)
+			}
+		}
+	}
+	return out
+}
+
+// checkRows refuses an operation whose lists may hold more than limit rows
+// with these variables. It runs for every request of an operation that
+// reads lists (first may be a variable); the others skip it.
+func checkRows(oc *graphql.OperationContext, lists []*ast.Field, limit int) *gqlerror.Error {
+	rows := 0
+	for _, f := range lists {
+		rows += pageRows(f, oc.Variables)
+	}
+	if rows <= limit {
+		return nil
+	}
+	err := &gqlerror.Error{Message: fmt.Sprintf("The operation's lists may hold %d rows, more than the limit of %d (each list counts its first, at most %d; sessions counts %d).",
+		rows, limit, auth.MaxPage, auth.MaxPage)}
+	err.Extensions = map[string]any{"code": errComplexityCode}
+	return err
+}
+
+// pageRows is how many rows list field f may read.
+func pageRows(f *ast.Field, vars map[string]any) int {
+	if f.Definition == nil || f.Definition.Arguments.ForName("first") == nil {
+		return auth.MaxPage
+	}
+	v := f.ArgumentMap(vars)["first"]
+	if v == nil { // not given, or null: the resolver uses the schema's default
+		if d := f.Definition.Arguments.ForName("first").DefaultValue; d != nil {
+			v, _ = d.Value(nil)
+		}
+	}
+	n, ok := intValue(v)
+	if !ok {
+		return auth.MaxPage
+	}
+	return int(min(max(n, 0), auth.MaxPage))
+}
+
+// intValue reads an Int argument, which gqlparser gives as int64 from a
+// literal and variables may carry as a JSON number.
+func intValue(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case int:
+		return int64(n), true
+	case float64:
+		return int64(n), true
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	}
+	return 0, false
+}
