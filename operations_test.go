@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,9 @@ func grant(t *testing.T, srv *apptest.Server, verb, email string) string {
 	}
 	return out
 }
+
+// cursorOf makes a cursor the way twostep spells them, of any content.
+func cursorOf(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
 // TestAdmin: the first administrator comes from the command line; @hasRole
 // reads roles afresh (FORBIDDEN at once after a revocation, whatever the
@@ -82,7 +86,28 @@ func TestAdmin(t *testing.T) {
 		if page.TotalCount != 1 || page.Edges[0].Node.ID != bobID {
 			t.Errorf("users(query: BOB) = %+v", page)
 		}
-		if r := do(a, admin, revokeUserOp, map[string]any{"id": bobID}); !r.Has(`"revokedSessions":1`) {
+		// Ids and cursors twostep did not make, down to a NUL (which
+		// PostgreSQL refuses in text): coded answers, never internal errors.
+		nul := "a\x00b"
+		for _, c := range []struct {
+			name, query string
+			vars        map[string]any
+			code, has   string
+		}{
+			{"users(query: NUL)", usersOp, map[string]any{"query": nul}, "", `"totalCount":0`},
+			{"users(after: NUL id)", usersOp, map[string]any{"after": cursorOf("1.\x00")}, "BAD_USER_INPUT", `"field":"after"`},
+			{"users(after: not a UUID)", usersOp, map[string]any{"after": cursorOf("1.x")}, "BAD_USER_INPUT", `"field":"after"`},
+			{"auditEvents(userId: NUL)", auditOp, map[string]any{"userId": nul}, "", `"edges":[]`},
+			{"auditEvents(after: not UTF-8)", auditOp, map[string]any{"after": cursorOf("1.\xff")}, "BAD_USER_INPUT", `"field":"after"`},
+			{"securityEvents(after: NUL id)", `query($after: String) { securityEvents(after: $after) { edges { cursor } } }`, map[string]any{"after": cursorOf("1.\x00")}, "BAD_USER_INPUT", `"field":"after"`},
+			{"setUserRoles(userId: NUL)", setRolesOp, map[string]any{"id": nul, "roles": []string{}}, "BAD_USER_INPUT", `"field":"userId"`},
+			{"revokeUserSessions(userId: NUL)", revokeUserOp, map[string]any{"id": nul}, "", `"revokedSessions":0`},
+		} {
+			if r := do(a, admin, c.query, c.vars); r.Code() != c.code || !r.Has(c.has) {
+				t.Errorf("%s = %s, want code %q and %s", c.name, r.Body, c.code, c.has)
+			}
+		}
+		if r := do(a, admin, revokeUserOp, map[string]any{"id": strings.ToUpper(bobID)}); !r.Has(`"revokedSessions":1`) {
 			t.Errorf("revokeUserSessions = %s", r.Body)
 		}
 		if r := do(b, bob, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/twostep/twostep/store"
 )
 
@@ -54,7 +56,11 @@ func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID str
 			return nil, &Error{Code: CodeBadUserInput, Field: "roles", Message: "Roles must be among " + strings.Join(knownRoles, ", ") + "."}
 		}
 	}
-	u, err := s.store.UserByID(ctx, userID)
+	id, ok := parseID(userID)
+	if !ok {
+		return nil, &Error{Code: CodeBadUserInput, Field: "userId", Message: "There is no such user."}
+	}
+	u, err := s.store.UserByID(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &Error{Code: CodeBadUserInput, Field: "userId", Message: "There is no such user.", Err: err}
@@ -98,6 +104,10 @@ func (s *Service) adminEvent(ctx context.Context, admin *Principal, typ, userID,
 
 // RevokeUserSessions ends every session of userID, for an administrator.
 func (s *Service) RevokeUserSessions(ctx context.Context, admin *Principal, userID string) (int, error) {
+	userID, ok := parseID(userID)
+	if !ok {
+		return 0, nil // no such user, no sessions
+	}
 	n, err := s.store.RevokeSessions(ctx, userID, store.SessionMatch{}, s.now())
 	if err != nil {
 		return 0, storeErr(err)
@@ -124,6 +134,9 @@ func (s *Service) ListUsers(ctx context.Context, first int, after, query string)
 	first, cur, err := page(first, after)
 	if err != nil {
 		return nil, err
+	}
+	if strings.ContainsRune(query, 0) {
+		return &UserPage{}, nil // no email or number holds a NUL (and PostgreSQL refuses one in text)
 	}
 	// The query is the start of an email, or of a number: typed the way
 	// people type numbers (4155550101, +1 415…), it is read as one.
@@ -173,6 +186,16 @@ func (s *Service) SecurityEvents(ctx context.Context, p *Principal, first int, a
 
 // AuditEvents lists everyone's events, or one user's, for an administrator.
 func (s *Service) AuditEvents(ctx context.Context, first int, after, userID string) (*EventPage, error) {
+	if userID != "" {
+		id, ok := parseID(userID)
+		if !ok {
+			if _, _, err := page(first, after); err != nil {
+				return nil, err
+			}
+			return &EventPage{}, nil // no such user, no events
+		}
+		userID = id
+	}
 	return s.listEvents(ctx, userID, first, after)
 }
 
@@ -225,8 +248,23 @@ func decodeCursor(s string) (store.Cursor, bool) {
 	}
 	ms, id, ok := strings.Cut(string(b), ".")
 	n, err := strconv.ParseInt(ms, 10, 64)
-	if !ok || err != nil || id == "" {
+	if !ok || err != nil {
+		return store.Cursor{}, false
+	}
+	if id, ok = parseID(id); !ok {
 		return store.Cursor{}, false
 	}
 	return store.Cursor{At: time.UnixMilli(n).UTC(), ID: id}, true
+}
+
+// parseID reads the id of a user, event or session, which twostep makes
+// (UUIDs), in the spelling stored, or reports that s is none: an id from a
+// client is checked before it reaches the store, where PostgreSQL would
+// refuse a NUL as an internal error.
+func parseID(s string) (string, bool) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return "", false
+	}
+	return id.String(), true
 }

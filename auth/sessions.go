@@ -328,11 +328,10 @@ func (s *Service) Logout(ctx context.Context, p *Principal, scope LogoutScope) (
 // RevokeSession revokes one session of p's user by id: 1 if it was theirs
 // and live, else 0.
 func (s *Service) RevokeSession(ctx context.Context, p *Principal, id string) (int, error) {
-	parsed, err := uuid.Parse(id)
-	if err != nil {
+	id, ok := parseID(id) // the stored spelling, whatever the client sent
+	if !ok {
 		return 0, nil
 	}
-	id = parsed.String() // the stored spelling, whatever the client sent
 	n, err := s.store.RevokeSessions(ctx, p.User.ID, store.SessionMatch{ID: id}, s.now())
 	if err != nil {
 		return 0, storeErr(err)
