@@ -115,19 +115,24 @@ func (p *Phones) Parse(s string) (string, bool) {
 
 // MaskPhone hides an E.164 number for logs and for "we sent a code to …"
 // messages: it keeps the "+", the country calling code and the last four
-// digits ("+14155554567" becomes "+1******4567"). Anything too short to keep
-// a digit hidden, or not of the form "+digits", comes back with every
-// character but "+" replaced by "*".
+// digits ("+14155554567" becomes "+1******4567"), or, of a national number
+// shorter than eight digits (some small countries' are five), the last half
+// at most, so that most of it stays hidden ("+29012345" becomes
+// "+290***45"). Anything shorter than five digits after the calling code,
+// or not of the form "+digits", comes back with every character but "+"
+// replaced by "*".
 func MaskPhone(e164 string) string {
 	digits, ok := strings.CutPrefix(e164, "+")
 	if !ok || strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
 		return maskAll(e164)
 	}
 	cc := callingCodeLen(digits)
-	if len(digits) < cc+4+1 {
+	national := len(digits) - cc
+	if national < 5 {
 		return maskAll(e164)
 	}
-	return "+" + digits[:cc] + strings.Repeat("*", len(digits)-cc-4) + digits[len(digits)-4:]
+	keep := min(4, national/2)
+	return "+" + digits[:cc] + strings.Repeat("*", national-keep) + digits[len(digits)-keep:]
 }
 
 // callingCodeLen returns the length of the country calling code that digits
