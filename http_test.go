@@ -191,6 +191,8 @@ func TestWebApp(t *testing.T) {
 		"index.html":       "<!doctype html><title>twostep</title>",
 		"assets/app-1.js":  "console.log(1)",
 		"assets/app-1.css": "body{}",
+		".env":             "SECRET=1",
+		".git/config":      "[core]",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -214,11 +216,18 @@ func TestWebApp(t *testing.T) {
 		{"/app/assets/app-1.js", "console.log", "immutable", 200},
 		{"/app/assets/old-hash.js", "", "", 404},
 		{"/app/../server.go", "", "", 404},
+		// Files only: no listing of a folder (a client route's page
+		// instead), no dotfiles.
+		{"/app/assets/", "<title>twostep", "no-cache", 200},
+		{"/app/assets", "<title>twostep", "no-cache", 200},
+		{"/app/.env", "", "", 404},
+		{"/app/.git/config", "", "", 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			status, h, body := get(t, srv, tt.path)
-			if status != tt.wantStatus || !strings.Contains(body, tt.wantBody) || !strings.Contains(h.Get("Cache-Control"), tt.wantCache) {
+			if status != tt.wantStatus || !strings.Contains(body, tt.wantBody) || !strings.Contains(h.Get("Cache-Control"), tt.wantCache) ||
+				strings.Contains(body, "app-1.js") || strings.Contains(body, "SECRET") || strings.Contains(body, "[core]") {
 				t.Errorf("GET %s = %d %q (Cache-Control %q), want %d with %q and %q", tt.path, status, body, h.Get("Cache-Control"), tt.wantStatus, tt.wantBody, tt.wantCache)
 			}
 			if got := h.Get("Content-Security-Policy"); got != httpedge.ContentSecurityPolicy() {

@@ -7,9 +7,10 @@ import (
 )
 
 // Role is the schema's enum Role, written here rather than generated so
-// that a value that is not a role, sent in a variable (where the
-// validator does not look inside lists), is BAD_USER_INPUT at the field
-// roles, not an internal error.
+// that a value that is not a role can never be an internal error: the
+// validator refuses one in the query or its variables
+// (GRAPHQL_VALIDATION_FAILED), and one that got past it would be
+// BAD_USER_INPUT at the field roles.
 type Role string
 
 // RoleAdmin is the one role.

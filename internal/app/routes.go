@@ -69,7 +69,9 @@ func (a *App) routes() http.Handler {
 // webHandler serves the built web app from dir. Client-side routes (paths
 // without a file extension) get index.html; a missing asset is a 404, so a
 // stale tab after a deploy fails plainly instead of loading HTML as script.
-// It returns nil when the app has not been built.
+// Only regular files are served: a folder gets index.html like a client
+// route (no listing), and a dotfile (.env, .git) is a 404 like a missing
+// asset. It returns nil when the app has not been built.
 func webHandler(dir string) http.Handler {
 	if dir == "" {
 		return nil
@@ -83,7 +85,7 @@ func webHandler(dir string) http.Handler {
 		h := w.Header()
 		clean := path.Clean("/" + r.URL.Path)
 		if clean != "/" && clean != "/index.html" {
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean))); err == nil {
+			if servable(dir, clean) {
 				if strings.HasPrefix(clean, "/assets/") {
 					// Vite puts a content hash in every asset name.
 					h.Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -91,7 +93,7 @@ func webHandler(dir string) http.Handler {
 				files.ServeHTTP(w, r)
 				return
 			}
-			if path.Ext(clean) != "" {
+			if path.Ext(clean) != "" || strings.Contains(clean, "/.") {
 				http.NotFound(w, r)
 				return
 			}
@@ -99,4 +101,14 @@ func webHandler(dir string) http.Handler {
 		h.Set("Cache-Control", "no-cache")
 		http.ServeFile(w, r, index)
 	})
+}
+
+// servable reports whether clean, a cleaned URL path, names a regular file
+// in dir, none of whose path elements is hidden.
+func servable(dir, clean string) bool {
+	if strings.Contains(clean, "/.") {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean)))
+	return err == nil && fi.Mode().IsRegular()
 }
