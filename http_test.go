@@ -156,10 +156,15 @@ func TestCORSSetting(t *testing.T) {
 	}{
 		{"default: local development origins", nil, []string{"http://localhost:5173", "http://127.0.0.1:3000"}, []string{"https://evil.example", "https://app.example"}},
 		{"CORS_ALLOWED_ORIGINS", map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example"}, []string{"https://app.example"}, []string{"http://localhost:5173", "https://evil.example"}},
+		{"production default: none", apptest.Production(), nil, []string{"http://localhost:5173", "http://127.0.0.1:3000", "https://app.example"}},
+		{"production, CORS_ALLOWED_ORIGINS", withEnv(apptest.Production(), "CORS_ALLOWED_ORIGINS", "https://app.example"), []string{"https://app.example"}, []string{"http://localhost:5173"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := apptest.Start(t, apptest.Options{Env: tt.env})
+			if said := strings.Contains(srv.Logs(), "CORS_ALLOWED_ORIGINS unset"); said != (tt.name == "production default: none") {
+				t.Errorf("start-up log says CORS_ALLOWED_ORIGINS is unset: %v, want it only in production without it", said)
+			}
 			preflight := func(origin string) string {
 				req := srv.Client.NewRequest(t, http.MethodOptions, "/graphql", nil)
 				req.Header.Set("Origin", origin)
@@ -318,4 +323,10 @@ func TestStartupLog(t *testing.T) {
 	if twilio := apptest.Start(t, apptest.Options{}); !strings.Contains(twilio.Logs(), "Twilio requests go to it") || strings.Contains(twilio.Logs(), "one-time codes are printed") {
 		t.Errorf("with Twilio configured at TWILIO_API_URL, the start-up log does not say where codes go:\n%s", twilio.Logs())
 	}
+}
+
+// withEnv returns env with name set to value.
+func withEnv(env map[string]string, name, value string) map[string]string {
+	env[name] = value
+	return env
 }

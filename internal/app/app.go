@@ -170,6 +170,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		TrustedProxies: cfg.TrustedProxies,
 		RequestTimeout: cfg.RequestTimeout,
 	}
+	if cfg.Production && len(cfg.CORSOrigins) == 0 {
+		a.log.Info("CORS_ALLOWED_ORIGINS unset: no other origin's browser page may call the API (the web client at /app/ and non-browser clients can)")
+	}
 	if !cfg.Production {
 		edge.RefusedOrigin = func(origin string) {
 			a.log.Warn("a browser origin was refused by CORS: add it to CORS_ALLOWED_ORIGINS (comma-separated) if it is yours",

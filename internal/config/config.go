@@ -173,14 +173,20 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.Host, c.HostDefaulted = "127.0.0.1", true
 	}
 
-	// Create React App's port, and Vite's: its dev server (5173, or 5174
-	// when that is taken) and its preview (4173).
-	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", []string{
-		"http://localhost:3000", "http://127.0.0.1:3000",
-		"http://localhost:5173", "http://127.0.0.1:5173",
-		"http://localhost:5174", "http://127.0.0.1:5174",
-		"http://localhost:4173", "http://127.0.0.1:4173",
-	})
+	// In development, Create React App's port, and Vite's: its dev server
+	// (5173, or 5174 when that is taken) and its preview (4173). In
+	// production, none unless listed: a deployment's web app has an origin
+	// of its own, and one served at /app/ needs no CORS.
+	var devOrigins []string
+	if !c.Production {
+		devOrigins = []string{
+			"http://localhost:3000", "http://127.0.0.1:3000",
+			"http://localhost:5173", "http://127.0.0.1:5173",
+			"http://localhost:5174", "http://127.0.0.1:5174",
+			"http://localhost:4173", "http://127.0.0.1:4173",
+		}
+	}
+	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", devOrigins)
 	for _, o := range c.CORSOrigins {
 		if o == "*" {
 			p.fail("CORS_ALLOWED_ORIGINS", "must list origins, not *")

@@ -62,7 +62,7 @@ func ContentSecurityPolicy() string { return strings.TrimSpace(contentSecurityPo
 // Options configure New. Zero fields take the defaults above.
 type Options struct {
 	Logger         *slog.Logger
-	CORSOrigins    []string       // browser origins allowed to call the API
+	CORSOrigins    []string       // browser origins allowed to call the API (none: none)
 	TrustedProxies []netip.Prefix // whose X-Forwarded-For is believed
 	MaxBodyBytes   int64
 	BodyTimeout    time.Duration
@@ -113,13 +113,18 @@ func New(o Options, routes http.Handler) http.Handler {
 	if e.requestTimeout <= 0 {
 		e.requestTimeout = DefaultRequestTimeout
 	}
-	e.cors = cors.New(cors.Options{
+	co := cors.Options{
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders: []string{"Authorization", "Content-Type", "Apollo-Require-Preflight", "X-Apollo-Operation-Name"},
 		ExposedHeaders: []string{"X-Request-Id"},
 		MaxAge:         600,
-	})
+	}
+	if len(o.CORSOrigins) == 0 {
+		// rs/cors reads no origins as every origin ("*"); here it is none.
+		co.AllowOriginFunc = func(string) bool { return false }
+	}
+	e.cors = cors.New(co)
 	e.headers = http.Header{
 		"Content-Security-Policy": {ContentSecurityPolicy()},
 		"X-Content-Type-Options":  {"nosniff"},

@@ -218,4 +218,19 @@ func TestEdgeCORS(t *testing.T) {
 	}
 }
 
+// TestEdgeNoCORSOrigins: no origins listed is no origin allowed, where
+// rs/cors on its own would allow every one.
+func TestEdgeNoCORSOrigins(t *testing.T) {
+	c, _ := newEdge(t, httpedge.Options{})
+	for _, origin := range []string{"http://localhost:5173", "https://evil.example", "null"} {
+		req := c.NewRequest(t, http.MethodOptions, "/echo", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		_, h, _ := c.RoundTrip(t, req)
+		if got := h.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("preflight from %s with no origins listed: Access-Control-Allow-Origin %q, want none", origin, got)
+		}
+	}
+}
+
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
