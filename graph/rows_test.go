@@ -41,6 +41,7 @@ func TestRowLimit(t *testing.T) {
 		{"by variable, small", byVar, map[string]any{"n": 20}, ""},
 		{"the same operation, by variable, large", byVar, map[string]any{"n": 100}, errComplexityCode},
 		{"the same operation, null: the default", byVar, map[string]any{"n": nil}, ""},
+		{"a variable's default", "query($n: Int = 100) { " + repeat(4, "$n") + "}", nil, errComplexityCode},
 		{"defaults, fifteen", "{ " + repeat(15, "") + "}", nil, ""},
 		{"defaults, sixteen", "{ " + repeat(16, "") + "}", nil, errComplexityCode},
 		{"sessions counts a page", "{ sessions { id } " + repeat(2, "100") + events("one", "1") + "}", nil, errComplexityCode},
