@@ -215,7 +215,14 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	if c, err = s.checkCode(ctx, c, code, att); err != nil {
 		return nil, err
 	}
-	if err := s.store.CompleteChallenge(ctx, c.ID, s.now()); err != nil {
+	// The session is created with the challenge's completion, in one
+	// step: a reset or a new number that ends the user's sessions comes
+	// before both or after both.
+	sess, err := s.newSession(c.UserID, amrPasswordAndSMS, in.ClientIP, in.UserAgent)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.store.CompleteChallenge(ctx, c.ID, s.now(), sess); err != nil {
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			return nil, errMFATokenInvalid(err)
@@ -229,9 +236,12 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) { // deleted since
+			return nil, errMFATokenInvalid(err)
+		}
 		return nil, storeErr(err)
 	}
-	res, err := s.startSession(ctx, u, amrPasswordAndSMS, in.ClientIP, in.UserAgent)
+	res, err := s.sessionTokens(ctx, sess, u)
 	if err != nil {
 		return nil, err
 	}

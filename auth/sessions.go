@@ -117,16 +117,16 @@ func cleanUserAgent(ua string) string {
 	return strings.ToValidUTF8(ua, "")
 }
 
-// startSession starts a session for u and issues its first tokens.
-func (s *Service) startSession(ctx context.Context, u *store.User, amr []string, ip, userAgent string) (*AuthResult, error) {
+// newSession makes a session of userID starting now, not yet stored.
+func (s *Service) newSession(userID string, amr []string, ip, userAgent string) (*store.Session, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("auth: random: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	sess := &store.Session{
+	return &store.Session{
 		ID:            uuid.Must(uuid.NewV7()).String(),
-		UserID:        u.ID,
+		UserID:        userID,
 		Secret:        secret,
 		RotatedAt:     now,
 		AMR:           strings.Join(amr, ","),
@@ -136,14 +136,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, amr []string,
 		LastUsedAt:    now,
 		IdleExpiresAt: now.Add(s.sessions.IdleTimeout),
 		ExpiresAt:     now.Add(s.sessions.MaxAge),
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		if errors.Is(err, store.ErrNotFound) { // the account was deleted meanwhile
-			return nil, errMFATokenInvalid(err)
-		}
-		return nil, storeErr(err)
-	}
-	return s.sessionTokens(ctx, sess, u)
+	}, nil
 }
 
 // sessionTokens issues an access token for sess and returns its current

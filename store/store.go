@@ -269,11 +269,15 @@ type Challenges interface {
 	CountChallengeAttempt(ctx context.Context, id string, now time.Time) (*Challenge, error)
 	// CompleteChallenge atomically marks an unconsumed, unexpired challenge
 	// consumed and its user's phone verified, making the user the number's
-	// owner. Exactly one of any number of concurrent calls succeeds; the
-	// others get ErrNotFound. If the user's phone was not verified yet and
-	// another user owns the number, it changes nothing and returns
-	// ErrPhoneTaken: of two users confirming one number, one wins.
-	CompleteChallenge(ctx context.Context, id string, now time.Time) error
+	// owner, and, if sess is not nil, creates sess (a session of the
+	// challenge's user) with it: a sign-in completes with its session or
+	// not at all, so nothing that ends the user's sessions (a reset, a new
+	// password or number, deletion) can fall between the two. Exactly one
+	// of any number of concurrent calls succeeds; the others get
+	// ErrNotFound. If the user's phone was not verified yet and another user
+	// owns the number, it changes nothing and returns ErrPhoneTaken: of two
+	// users confirming one number, one wins.
+	CompleteChallenge(ctx context.Context, id string, now time.Time, sess *Session) error
 	// CompleteReset atomically consumes an unconsumed, unexpired reset
 	// challenge, sets its user's password hash to hash and revokes every
 	// live session of the user. Of concurrent calls exactly one succeeds;

@@ -162,7 +162,7 @@ func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Tim
 
 // CompleteChallenge consumes an unconsumed, unexpired challenge and marks
 // its user's phone verified, or returns store.ErrNotFound.
-func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) error {
+func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, sess *store.Session) error {
 	if err := db.lock(ctx, "complete challenge"); err != nil {
 		return err
 	}
@@ -178,6 +178,14 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	owner, owned := db.owners[c.Phone]
 	if owned && owner != c.UserID && !u.PhoneVerified {
 		return wrap("complete challenge", store.ErrPhoneTaken)
+	}
+	if sess != nil {
+		if sess.UserID != c.UserID {
+			return wrap("complete challenge", fmt.Errorf("a session of user %q for a challenge of %q", sess.UserID, c.UserID))
+		}
+		if err := db.createSession(sess); err != nil { // first: it is the one step that can fail
+			return wrap("complete challenge", err)
+		}
 	}
 	if !owned {
 		db.owners[c.Phone] = c.UserID

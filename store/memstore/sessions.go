@@ -22,11 +22,19 @@ func (db *DB) CreateSession(ctx context.Context, s *store.Session) error {
 		return err
 	}
 	defer db.mu.Unlock()
+	if err := db.createSession(s); err != nil {
+		return wrap("create session", err)
+	}
+	return nil
+}
+
+// createSession is CreateSession with db.mu held.
+func (db *DB) createSession(s *store.Session) error {
 	if _, ok := db.users[s.UserID]; !ok {
-		return wrap("create session", fmt.Errorf("no user %q: %w", s.UserID, store.ErrNotFound))
+		return fmt.Errorf("no user %q: %w", s.UserID, store.ErrNotFound)
 	}
 	if _, ok := db.sessions[s.ID]; ok {
-		return wrap("create session", fmt.Errorf("duplicate session %q", s.ID))
+		return fmt.Errorf("duplicate session %q", s.ID)
 	}
 	c := copySession(s)
 	c.RotatedAt, c.CreatedAt, c.LastUsedAt = ms(c.RotatedAt), ms(c.CreatedAt), ms(c.LastUsedAt)

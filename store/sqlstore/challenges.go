@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/twostep/twostep/store"
@@ -144,7 +145,7 @@ func (db *DB) CountChallengeAttempt(ctx context.Context, id string, now time.Tim
 // its user's phone verified, in one transaction. Of concurrent calls, the
 // first UPDATE to commit wins; the others match no row and get
 // store.ErrNotFound.
-func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) error {
+func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, sess *store.Session) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
 	tx, err := db.w.BeginTx(ctx, nil)
@@ -153,10 +154,14 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	}
 	defer tx.Rollback()
 
-	var userID, phone string
+	userID, err := db.lockChallengeUser(ctx, tx, id)
+	if err != nil {
+		return db.wrap("complete challenge", err)
+	}
+	var phone string
 	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
-		WHERE id = $1 AND purpose = 'login' AND consumed_at IS NULL AND expires_at > $2
-		RETURNING user_id, phone`, id, millis(now)).Scan(&userID, &phone)
+		WHERE id = $1 AND purpose = 'login' AND user_id = $3 AND consumed_at IS NULL AND expires_at > $2
+		RETURNING phone`, id, millis(now), userID).Scan(&phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete challenge", store.ErrNotFound)
 	}
@@ -166,9 +171,6 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 	var verified bool
 	var current string
 	if err := tx.QueryRowContext(ctx, `SELECT phone_verified, phone FROM users WHERE id = $1`, userID).Scan(&verified, &current); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			err = store.ErrNotFound
-		}
 		return db.wrap("complete challenge", err)
 	}
 	if current != phone {
@@ -194,10 +196,56 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time) e
 		userID, millis(now)); err != nil {
 		return db.wrap("complete challenge", err)
 	}
+	if sess != nil {
+		if sess.UserID != userID {
+			return db.wrap("complete challenge", fmt.Errorf("a session of user %q for a challenge of %q", sess.UserID, userID))
+		}
+		if err := insertSession(ctx, tx, sess); err != nil {
+			return db.wrap("complete challenge", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return db.wrap("complete challenge", err)
 	}
 	return nil
+}
+
+// lockChallengeUser returns the user of challenge id, having locked the
+// user's row for the rest of tx (ErrNotFound: no such challenge, or a
+// challenge of no user).
+//
+// Every transaction that changes a user's challenges and the user takes
+// the user's row first, so that two of them (a sign-in completing while a
+// new number is confirmed, a password reset or a deletion) wait for each
+// other instead of deadlocking on PostgreSQL, each holding the row the
+// other needs. FOR NO KEY UPDATE is the lock an UPDATE of the row takes:
+// it does not hold back inserts that only refer to the user (sessions).
+// SQLite has one writer, so its transactions never interleave.
+func (db *DB) lockChallengeUser(ctx context.Context, tx *sql.Tx, id string) (string, error) {
+	var userID sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT user_id FROM challenges WHERE id = $1`, id).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !userID.Valid {
+		return "", store.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return userID.String, db.lockUser(ctx, tx, userID.String)
+}
+
+// lockUser locks the row of user id for the rest of tx (ErrNotFound: no
+// such user). See lockChallengeUser.
+func (db *DB) lockUser(ctx context.Context, tx *sql.Tx, id string) error {
+	lock := ""
+	if db.dialect.name == "postgres" {
+		lock = " FOR NO KEY UPDATE"
+	}
+	var found string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1`+lock, id).Scan(&found)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
 }
 
 // scanner is a *sql.Row or *sql.Rows.

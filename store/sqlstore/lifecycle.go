@@ -65,11 +65,16 @@ func (db *DB) CompleteReset(ctx context.Context, id, hash string, now time.Time)
 		return db.wrap("complete reset", err)
 	}
 	defer tx.Rollback()
-	var userID string
-	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
-		WHERE id = $1 AND purpose = 'reset' AND user_id IS NOT NULL AND consumed_at IS NULL AND expires_at > $2
-			AND phone = (SELECT phone FROM users WHERE users.id = challenges.user_id)
-		RETURNING user_id`, id, millis(now)).Scan(&userID)
+	userID, err := db.lockChallengeUser(ctx, tx, id)
+	if err != nil {
+		return db.wrap("complete reset", err)
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE challenges SET consumed_at = $2
+		WHERE id = $1 AND purpose = 'reset' AND user_id = $3 AND consumed_at IS NULL AND expires_at > $2
+			AND phone = (SELECT phone FROM users WHERE users.id = challenges.user_id)`, id, millis(now), userID)
+	if err == nil {
+		err = oneRow(res)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete reset", store.ErrNotFound)
 	}
@@ -95,10 +100,14 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 		return db.wrap("complete phone change", err)
 	}
 	defer tx.Rollback()
-	var userID, phone string
+	userID, err := db.lockChallengeUser(ctx, tx, id)
+	if err != nil {
+		return db.wrap("complete phone change", err)
+	}
+	var phone string
 	err = tx.QueryRowContext(ctx, `UPDATE challenges SET consumed_at = $2
-		WHERE id = $1 AND purpose = 'phone' AND user_id IS NOT NULL AND consumed_at IS NULL AND expires_at > $2
-		RETURNING user_id, phone`, id, millis(now)).Scan(&userID, &phone)
+		WHERE id = $1 AND purpose = 'phone' AND user_id = $3 AND consumed_at IS NULL AND expires_at > $2
+		RETURNING phone`, id, millis(now), userID).Scan(&phone)
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.wrap("complete phone change", store.ErrNotFound)
 	}
@@ -146,6 +155,9 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		return db.wrap("delete user", err)
 	}
 	defer tx.Rollback()
+	if err := db.lockUser(ctx, tx, id); err != nil {
+		return db.wrap("delete user", err)
+	}
 	for _, q := range []string{
 		`DELETE FROM sessions WHERE user_id = $1`,
 		`DELETE FROM outbox WHERE challenge_id IN (SELECT id FROM challenges WHERE user_id = $1)`,
@@ -213,4 +225,13 @@ func (db *DB) DeleteOutbox(ctx context.Context, id string) error {
 		return db.wrap("delete outbox", err)
 	}
 	return nil
+}
+
+// oneRow turns an update of no row into sql.ErrNoRows.
+func oneRow(res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		err = sql.ErrNoRows
+	}
+	return err
 }

@@ -132,7 +132,7 @@ func TestMigrateLifecycle(t *testing.T) {
 				c.VerificationSID != "VE1" || c.Attempts != 2 || c.MaxAttempts != 5 {
 				t.Fatalf("the challenge after migration 7 = %+v, %v", c, err)
 			}
-			if err := db.CompleteChallenge(ctx, "c1", time.UnixMilli(2000)); err != nil {
+			if err := db.CompleteChallenge(ctx, "c1", time.UnixMilli(2000), nil); err != nil {
 				t.Errorf("CompleteChallenge() after migration 7 = %v", err)
 			}
 		})

@@ -21,10 +21,7 @@ func liveSession(now string) string {
 func (db *DB) CreateSession(ctx context.Context, s *store.Session) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	_, err := db.w.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		s.ID, s.UserID, s.Secret, s.Counter, millis(s.RotatedAt), s.AMR, s.UserAgent, s.IPAddress,
-		millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.IdleExpiresAt), millis(s.ExpiresAt), nullMillis(s.RevokedAt))
+	err := insertSession(ctx, db.w, s)
 	if db.dialect.foreignKey(err) {
 		return db.wrap("create session", store.ErrNotFound) // the user was deleted meanwhile
 	}
@@ -32,6 +29,15 @@ func (db *DB) CreateSession(ctx context.Context, s *store.Session) error {
 		return db.wrap("create session", err)
 	}
 	return nil
+}
+
+// insertSession inserts s through e (the writer, or a transaction).
+func insertSession(ctx context.Context, e execer, s *store.Session) error {
+	_, err := e.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		s.ID, s.UserID, s.Secret, s.Counter, millis(s.RotatedAt), s.AMR, s.UserAgent, s.IPAddress,
+		millis(s.CreatedAt), millis(s.LastUsedAt), millis(s.IdleExpiresAt), millis(s.ExpiresAt), nullMillis(s.RevokedAt))
+	return err
 }
 
 // SessionByID returns the session with id, or store.ErrNotFound.
@@ -151,4 +157,9 @@ func nullMillis(t time.Time) sql.NullInt64 {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: millis(t), Valid: true}
+}
+
+// execer is what insertSession needs of a *sql.DB or *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }

@@ -104,7 +104,7 @@ func testCompleteChallenge(t *testing.T, s store.Store) {
 		t.Fatalf("CountChallengeAttempt() = %v", err)
 	}
 
-	if err := s.CompleteChallenge(ctx, c.ID, now); err != nil {
+	if err := s.CompleteChallenge(ctx, c.ID, now, nil); err != nil {
 		t.Fatalf("CompleteChallenge(%q) = %v, want nil", c.ID, err)
 	}
 	gotC, err := s.ChallengeByTokenHash(ctx, c.TokenHash)
@@ -124,7 +124,7 @@ func testCompleteChallenge(t *testing.T, s store.Store) {
 	u.PhoneVerified, u.UpdatedAt = true, now
 	checkUser(t, gotU, u)
 
-	if err := s.CompleteChallenge(ctx, c.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, c.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge() twice = %v, want %v", err, store.ErrNotFound)
 	}
 }
@@ -144,7 +144,7 @@ func testCompleteChallengeRefused(t *testing.T, s store.Store) {
 		t.Run(tt.name, func(t *testing.T) {
 			u := newUser(t, s)
 			c := newChallenge(t, s, u, 3)
-			if err := s.CompleteChallenge(ctx, tt.id(c), tt.now); !errors.Is(err, store.ErrNotFound) {
+			if err := s.CompleteChallenge(ctx, tt.id(c), tt.now, nil); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("CompleteChallenge(%s) = %v, want %v", tt.name, err, store.ErrNotFound)
 			}
 			// Nothing changed, in either table.
@@ -225,7 +225,7 @@ func testDeleteExpired(t *testing.T, s store.Store) {
 func testConcurrentCompleteChallenge(t *testing.T, s store.Store) {
 	const n = 20
 	c := newChallenge(t, s, newUser(t, s), 3)
-	errs := parallel(s, n, func(int) error { return s.CompleteChallenge(t.Context(), c.ID, t0().Add(time.Minute)) })
+	errs := parallel(s, n, func(int) error { return s.CompleteChallenge(t.Context(), c.ID, t0().Add(time.Minute), nil) })
 	var ok int
 	for i, err := range errs {
 		switch {
@@ -296,7 +296,7 @@ func testCreateChallengeEndsOthers(t *testing.T, s store.Store) {
 	if _, err := s.CountChallengeAttempt(ctx, first.ID, now); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CountChallengeAttempt(ended) = %v, want %v", err, store.ErrNotFound)
 	}
-	if err := s.CompleteChallenge(ctx, first.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, first.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge(ended) = %v, want %v", err, store.ErrNotFound)
 	}
 	if _, err := s.CountChallengeAttempt(ctx, elsewhere.ID, now); err != nil {
@@ -319,7 +319,7 @@ func testCompleteChallengeClaimsPhone(t *testing.T, s store.Store) {
 		t.Fatalf("PhoneOwner(unverified) = %v, want %v", err, store.ErrNotFound)
 	}
 	c := newChallenge(t, s, owner, 3)
-	if err := s.CompleteChallenge(ctx, c.ID, now); err != nil {
+	if err := s.CompleteChallenge(ctx, c.ID, now, nil); err != nil {
 		t.Fatalf("CompleteChallenge(owner) = %v", err)
 	}
 	if id, err := s.PhoneOwner(ctx, owner.Phone); err != nil || id != owner.ID {
@@ -331,7 +331,7 @@ func testCompleteChallengeClaimsPhone(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	sc := newChallenge(t, s, squatter, 3)
-	if err := s.CompleteChallenge(ctx, sc.ID, now); !errors.Is(err, store.ErrPhoneTaken) {
+	if err := s.CompleteChallenge(ctx, sc.ID, now, nil); !errors.Is(err, store.ErrPhoneTaken) {
 		t.Fatalf("CompleteChallenge(number owned by another) = %v, want %v", err, store.ErrPhoneTaken)
 	}
 	got, err := s.ChallengeByTokenHash(ctx, sc.TokenHash)
@@ -347,7 +347,7 @@ func testCompleteChallengeClaimsPhone(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	lc := newChallenge(t, s, legacy, 3)
-	if err := s.CompleteChallenge(ctx, lc.ID, now); err != nil {
+	if err := s.CompleteChallenge(ctx, lc.ID, now, nil); err != nil {
 		t.Errorf("CompleteChallenge(verified before ownership) = %v, want nil", err)
 	}
 	if id, _ := s.PhoneOwner(ctx, owner.Phone); id != owner.ID {
@@ -375,7 +375,7 @@ func testConcurrentPhoneClaims(t *testing.T, s store.Store) {
 		if err := s.CreateChallenge(t.Context(), c); err != nil {
 			return err
 		}
-		return s.CompleteChallenge(t.Context(), c.ID, now)
+		return s.CompleteChallenge(t.Context(), c.ID, now, nil)
 	})
 	winner := -1
 	for i, err := range errs {

@@ -22,7 +22,7 @@ func importUser(verified bool) *store.User {
 func owner(tb testing.TB, s store.Store) *store.User {
 	tb.Helper()
 	u := newUser(tb, s)
-	if err := s.CompleteChallenge(tb.Context(), newChallenge(tb, s, u, 3).ID, t0()); err != nil {
+	if err := s.CompleteChallenge(tb.Context(), newChallenge(tb, s, u, 3).ID, t0(), nil); err != nil {
 		tb.Fatalf("CompleteChallenge() = %v", err)
 	}
 	u.PhoneVerified = true

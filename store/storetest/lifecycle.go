@@ -181,7 +181,7 @@ func testCompleteReset(t *testing.T, s store.Store) {
 			t.Errorf("CompleteReset(%s) = %v, want %v", name, err, store.ErrNotFound)
 		}
 	}
-	if err := s.CompleteChallenge(ctx, reset.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, reset.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge(a reset challenge) = %v, want %v", err, store.ErrNotFound)
 	}
 	if err := s.CompleteReset(ctx, reset.ID, "reset-hash", now); err != nil {
@@ -206,7 +206,7 @@ func testCompletePhoneChange(t *testing.T, s store.Store) {
 	u, other := newUser(t, s), newUser(t, s)
 	for _, x := range []*store.User{u, other} {
 		c := newChallenge(t, s, x, 5)
-		if err := s.CompleteChallenge(ctx, c.ID, t0()); err != nil {
+		if err := s.CompleteChallenge(ctx, c.ID, t0(), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -227,7 +227,7 @@ func testCompletePhoneChange(t *testing.T, s store.Store) {
 	}
 	fresh := newPhone()
 	c := change(fresh)
-	if err := s.CompleteChallenge(ctx, c.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, c.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge(a phone-change challenge) = %v, want %v", err, store.ErrNotFound)
 	}
 	if err := s.CompletePhoneChange(ctx, c.ID, now); err != nil {
@@ -253,7 +253,7 @@ func testDeleteUser(t *testing.T, s store.Store) {
 	u, other := newUser(t, s), newUser(t, s)
 	ss, kept := newSession(t, s, u), newSession(t, s, other)
 	c := newChallenge(t, s, u, 5)
-	if err := s.CompleteChallenge(ctx, c.ID, t0()); err != nil {
+	if err := s.CompleteChallenge(ctx, c.ID, t0(), nil); err != nil {
 		t.Fatal(err)
 	}
 	reset := resetFor(u)
@@ -314,7 +314,7 @@ func testChangedNumberEndsCodes(t *testing.T, s store.Store) {
 	if err := s.CompletePhoneChange(ctx, change.ID, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CompleteChallenge(ctx, login.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, login.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge(a login to the old number) = %v, want %v", err, store.ErrNotFound)
 	}
 	if err := s.CompleteReset(ctx, reset.ID, "h", now); !errors.Is(err, store.ErrNotFound) {
@@ -328,7 +328,7 @@ func testChangedNumberEndsCodes(t *testing.T, s store.Store) {
 	late := challengeFor(u, 5)
 	late.CreatedAt = now
 	mustCreateChallenge(t, s, late)
-	if err := s.CompleteChallenge(ctx, late.ID, now); !errors.Is(err, store.ErrNotFound) {
+	if err := s.CompleteChallenge(ctx, late.ID, now, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteChallenge(late, old number) = %v, want %v", err, store.ErrNotFound)
 	}
 	// A session for a user deleted meanwhile is ErrNotFound.

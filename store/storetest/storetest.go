@@ -51,6 +51,8 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"CreateChallengeEndsOthers", testCreateChallengeEndsOthers},
 		{"CompleteChallengeClaimsPhone", testCompleteChallengeClaimsPhone},
 		{"ConcurrentPhoneClaims", testConcurrentPhoneClaims},
+		{"CompleteChallengeSession", testCompleteChallengeSession},
+		{"ConcurrentCompletions", testConcurrentCompletions},
 		{"Charge", testCharge},
 		{"CreateSession", testCreateSession},
 		{"RotateSession", testRotateSession},
@@ -111,7 +113,7 @@ func testDeadlineExceeded(t *testing.T, s store.Store) {
 		{"CreateChallenge", func() error { return s.CreateChallenge(ctx, challengeFor(u, 3)) }},
 		{"ChallengeByTokenHash", func() error { _, err := s.ChallengeByTokenHash(ctx, c.TokenHash); return err }},
 		{"CountChallengeAttempt", func() error { _, err := s.CountChallengeAttempt(ctx, c.ID, t0()); return err }},
-		{"CompleteChallenge", func() error { return s.CompleteChallenge(ctx, c.ID, t0()) }},
+		{"CompleteChallenge", func() error { return s.CompleteChallenge(ctx, c.ID, t0(), nil) }},
 		{"DeleteExpired", func() error { _, err := s.DeleteExpired(ctx, t0()); return err }},
 		{"Hit", func() error { _, err := s.Hit(ctx, "k", time.Minute, t0()); return err }},
 		{"TakeAttempt", func() error {
