@@ -19,8 +19,8 @@ const (
 	meWithRolesOp = `{ me { id roles } }`
 )
 
-// grant runs `twostep admin grant EMAIL` against the server's database.
-func grant(t *testing.T, srv *apptest.Server, verb, email string) string {
+// adminCommand runs `twostep admin VERB EMAIL` against the server's database.
+func adminCommand(t *testing.T, srv *apptest.Server, verb, email string) string {
 	t.Helper()
 	out, err := runWith(t.Context(), []string{"admin", "-env-file=", verb, email}, map[string]string{"DATABASE_URL": srv.Env["DATABASE_URL"]})
 	if err != nil {
@@ -59,7 +59,7 @@ func TestAdmin(t *testing.T) {
 				t.Errorf("setUserRoles(roles: %v) = %s, want BAD_USER_INPUT or GRAPHQL_VALIDATION_FAILED", roles, r.Body)
 			}
 		}
-		if out := grant(t, a, "grant", "Root@Example.com"); !strings.Contains(out, "ADMIN") {
+		if out := adminCommand(t, a, "grant", "Root@Example.com"); !strings.Contains(out, "ADMIN") {
 			t.Errorf("admin grant said %q", out)
 		}
 		if r := do(b, admin, meWithRolesOp, nil); !r.Has(`"roles":["ADMIN"]`) {
@@ -116,7 +116,7 @@ func TestAdmin(t *testing.T) {
 		if r := do(b, admin, setRolesOp, map[string]any{"id": bobID, "roles": []string{"ADMIN"}}); !r.Has(`"roles":["ADMIN"]`) {
 			t.Errorf("setUserRoles = %s", r.Body)
 		}
-		grant(t, b, "revoke", "root@example.com")
+		adminCommand(t, b, "revoke", "root@example.com")
 		if r := do(a, admin, auditOp, nil); r.Code() != "FORBIDDEN" {
 			t.Errorf("auditEvents after the revocation, same token = %s, want FORBIDDEN", r.Body)
 		}
@@ -168,7 +168,7 @@ func TestSecurityEventsOverHTTP(t *testing.T) {
 		if r := a.Do(t, gqltest.Op{Query: ownEventsOp, Bearer: other}); strings.Contains(r.Body, auth.User.ID) {
 			t.Errorf("another user's securityEvents shows ada's events")
 		}
-		grant(t, a, "grant", "other@example.com")
+		adminCommand(t, a, "grant", "other@example.com")
 		r := b.Do(t, gqltest.Op{Query: auditOp, Variables: map[string]any{"userId": auth.User.ID}, Bearer: other})
 		if r.Code() != "" || !r.Has("SIGN_IN_COMPLETED") || r.Has("other@example.com") {
 			t.Errorf("auditEvents(ada) = %s", r.Body)

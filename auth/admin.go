@@ -102,6 +102,25 @@ func (s *Service) adminEvent(ctx context.Context, admin *Principal, typ, userID,
 	s.event(ctx, EventAdminAction, admin.User.ID, action)
 }
 
+// DeleteUser deletes userID and everything that is theirs, for an
+// administrator (support). It returns BAD_USER_INPUT at userId for an id
+// that is no user's.
+func (s *Service) DeleteUser(ctx context.Context, admin *Principal, userID string) error {
+	id, ok := parseID(userID)
+	if !ok {
+		return &Error{Code: CodeBadUserInput, Field: "userId", Message: "There is no such user."}
+	}
+	if err := s.store.DeleteUser(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return &Error{Code: CodeBadUserInput, Field: "userId", Message: "There is no such user.", Err: err}
+		}
+		return storeErr(err)
+	}
+	s.log.InfoContext(ctx, "account deleted by an administrator", "user_id", id, "by", admin.User.ID)
+	s.adminEvent(ctx, admin, EventAccountDeleted, id, "deleted by administrator "+admin.User.ID, "deleted user "+id)
+	return nil
+}
+
 // RevokeUserSessions ends every session of userID, for an administrator.
 func (s *Service) RevokeUserSessions(ctx context.Context, admin *Principal, userID string) (int, error) {
 	userID, ok := parseID(userID)

@@ -76,6 +76,7 @@ type ComplexityRoot struct {
 		ChangePassword       func(childComplexity int, input ChangePasswordInput) int
 		ConfirmPhoneChange   func(childComplexity int, input ConfirmPhoneChangeInput) int
 		DeleteAccount        func(childComplexity int, input DeleteAccountInput) int
+		DeleteUser           func(childComplexity int, input DeleteUserInput) int
 		Login                func(childComplexity int, input LoginInput) int
 		Logout               func(childComplexity int, scope *LogoutScope) int
 		RefreshSession       func(childComplexity int, input RefreshSessionInput) int
@@ -193,6 +194,7 @@ type MutationResolver interface {
 	DeleteAccount(ctx context.Context, input DeleteAccountInput) (*DeleteAccountPayload, error)
 	SetUserRoles(ctx context.Context, input SetUserRolesInput) (*User, error)
 	RevokeUserSessions(ctx context.Context, input RevokeUserSessionsInput) (*LogoutPayload, error)
+	DeleteUser(ctx context.Context, input DeleteUserInput) (*DeleteAccountPayload, error)
 }
 type QueryResolver interface {
 	Me(ctx context.Context) (*User, error)
@@ -352,6 +354,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeleteAccount(childComplexity, args["input"].(DeleteAccountInput)), true
+	case "Mutation.deleteUser":
+		if e.ComplexityRoot.Mutation.DeleteUser == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteUser(childComplexity, args["input"].(DeleteUserInput)), true
 	case "Mutation.login":
 		if e.ComplexityRoot.Mutation.Login == nil {
 			break
@@ -784,6 +797,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ChangePasswordInput", ec.unmarshalInputChangePasswordInput),
 			graphql.NewInputUnmarshaler("ConfirmPhoneChangeInput", ec.unmarshalInputConfirmPhoneChangeInput),
 			graphql.NewInputUnmarshaler("DeleteAccountInput", ec.unmarshalInputDeleteAccountInput),
+			graphql.NewInputUnmarshaler("DeleteUserInput", ec.unmarshalInputDeleteUserInput),
 			graphql.NewInputUnmarshaler("LoginInput", ec.unmarshalInputLoginInput),
 			graphql.NewInputUnmarshaler("RefreshSessionInput", ec.unmarshalInputRefreshSessionInput),
 			graphql.NewInputUnmarshaler("RegisterInput", ec.unmarshalInputRegisterInput),
@@ -932,6 +946,13 @@ type Mutation {
   setUserRoles(input: SetUserRolesInput!): User! @hasRole(role: ADMIN)
   "End every session of a user."
   revokeUserSessions(input: RevokeUserSessionsInput!): LogoutPayload! @hasRole(role: ADMIN)
+  """
+  Delete a user and everything that is theirs, as deleteAccount does, for
+  support: an email someone registered without owning it, a number its new
+  holder needs. Its tokens stop working at once; the email and number are
+  free again.
+  """
+  deleteUser(input: DeleteUserInput!): DeleteAccountPayload! @hasRole(role: ADMIN)
 }
 
 "Something that happened to an account or the service. detail never holds a password, code, token or full phone number."
@@ -978,6 +999,10 @@ input SetUserRolesInput {
 }
 
 input RevokeUserSessionsInput {
+  userId: ID!
+}
+
+input DeleteUserInput {
   userId: ID!
 }
 
@@ -1536,6 +1561,20 @@ func (ec *executionContext) field_Mutation_deleteAccount_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (DeleteAccountInput, error) {
 			return ec.unmarshalNDeleteAccountInput2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteAccountInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_deleteUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (DeleteUserInput, error) {
+			return ec.unmarshalNDeleteUserInput2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteUserInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2932,6 +2971,62 @@ func (ec *executionContext) fieldContext_Mutation_revokeUserSessions(ctx context
 	}
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeUserSessions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_deleteUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeleteUser(ctx, fc.Args["input"].(DeleteUserInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				role, err := ec.unmarshalNRole2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *DeleteAccountPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *DeleteAccountPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, role)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *DeleteAccountPayload) graphql.Marshaler {
+			return ec.marshalNDeleteAccountPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteAccountPayload(ctx, selections, v)
+		},
+		false,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_deleteUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DeleteAccountPayload(ctx, field)
+		},
+	}
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_deleteUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -5381,6 +5476,48 @@ func UnmarshalDeleteAccountInput(ctx context.Context, raw any) (DeleteAccountInp
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDeleteUserInput(ctx context.Context, obj any) (DeleteUserInput, error) {
+	var it DeleteUserInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"userId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "userId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeleteUserInput unmarshals raw into the DeleteUserInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeleteUserInput(ctx context.Context, raw any) (DeleteUserInput, error) {
+	var out DeleteUserInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeleteUserInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginInput(ctx context.Context, obj any) (LoginInput, error) {
 	var it LoginInput
 	if obj == nil {
@@ -6292,6 +6429,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "revokeUserSessions":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_revokeUserSessions(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleteUser":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_deleteUser(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -7341,6 +7485,11 @@ func (ec *executionContext) marshalNDeleteAccountPayload2ᚖgithubᚗcomᚋtwost
 		return graphql.Null
 	}
 	return ec._DeleteAccountPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDeleteUserInput2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteUserInput(ctx context.Context, v any) (DeleteUserInput, error) {
+	res, err := ec.unmarshalInputDeleteUserInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {

@@ -50,6 +50,10 @@ type DeleteAccountPayload struct {
 	Ok bool `json:"ok"`
 }
 
+type DeleteUserInput struct {
+	UserID string `json:"userId"`
+}
+
 type LoginInput struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`

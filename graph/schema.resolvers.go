@@ -181,6 +181,14 @@ func (r *mutationResolver) RevokeUserSessions(ctx context.Context, input RevokeU
 	return &LogoutPayload{RevokedSessions: n}, nil
 }
 
+// DeleteUser is the resolver for the deleteUser field.
+func (r *mutationResolver) DeleteUser(ctx context.Context, input DeleteUserInput) (*DeleteAccountPayload, error) {
+	if err := r.auth.DeleteUser(ctx, principal(ctx), input.UserID); err != nil {
+		return nil, err
+	}
+	return &DeleteAccountPayload{Ok: true}, nil
+}
+
 // Me is the resolver for the me field.
 func (r *queryResolver) Me(ctx context.Context) (*User, error) {
 	// @auth has read the user, in the one query that also checked the

@@ -1,5 +1,6 @@
 // Package admin is `twostep admin`: granting and revoking the ADMIN role
-// from the command line, where the first administrator comes from.
+// from the command line, where the first administrator comes from, and
+// deleting an account (support, before there is an administrator).
 package admin
 
 import (
@@ -21,23 +22,24 @@ import (
 	"github.com/twostep/twostep/store/sqlstore"
 )
 
-// Main runs `twostep admin [-env-file=PATH] grant|revoke EMAIL` against
-// DATABASE_URL (read from the environment and .env, like the server). It
-// records a ROLES_CHANGED security event, as the API does.
+// Main runs `twostep admin [-env-file=PATH] grant|revoke|delete EMAIL`
+// against DATABASE_URL (read from the environment and .env, like the
+// server). It records a ROLES_CHANGED or ACCOUNT_DELETED security event, as
+// the API does.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	envFile := fs.String("env-file", ".env", "read variables the environment does not set from this `file`")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: twostep admin [-env-file=PATH] grant EMAIL | revoke EMAIL")
+		fmt.Fprintln(stderr, "usage: twostep admin [-env-file=PATH] grant EMAIL | revoke EMAIL | delete EMAIL")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 || (fs.Arg(0) != "grant" && fs.Arg(0) != "revoke") {
+	if fs.NArg() != 2 || !slices.Contains([]string{"grant", "revoke", "delete"}, fs.Arg(0)) {
 		fs.Usage()
-		return errors.New("admin: want grant EMAIL or revoke EMAIL")
+		return errors.New("admin: want grant EMAIL, revoke EMAIL or delete EMAIL")
 	}
 	email, err := input.Email(fs.Arg(1))
 	if err != nil {
@@ -69,6 +71,9 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
 	}
+	if fs.Arg(0) == "delete" {
+		return deleteUser(ctx, db, u, stdout)
+	}
 	roles, err := db.UserRoles(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("admin: %w", err)
@@ -95,5 +100,21 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return fmt.Errorf("admin: roles changed, but the security event was not recorded: %w", err)
 	}
 	fmt.Fprintf(stdout, "%s: roles now %v (takes effect at the next request)\n", email, roles)
+	return nil
+}
+
+// deleteUser deletes u and everything that is theirs, as deleteAccount and
+// the API's deleteUser do.
+func deleteUser(ctx context.Context, db *sqlstore.DB, u *store.User, stdout io.Writer) error {
+	if err := db.DeleteUser(ctx, u.ID); err != nil {
+		return fmt.Errorf("admin: %w", err)
+	}
+	if err := db.RecordEvents(ctx, []*store.Event{{
+		ID: uuid.Must(uuid.NewV7()).String(), At: time.Now(), Type: auth.EventAccountDeleted, UserID: u.ID,
+		Detail: "deleted by the command line",
+	}}); err != nil {
+		return fmt.Errorf("admin: account deleted, but the security event was not recorded: %w", err)
+	}
+	fmt.Fprintf(stdout, "%s: account %s deleted (its sessions end at once; the email and number are free)\n", u.Email, u.ID)
 	return nil
 }
