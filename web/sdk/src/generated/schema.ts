@@ -43,6 +43,10 @@ export interface DeleteAccountPayload {
   ok: boolean;
 }
 
+export interface DeleteUserInput {
+  userId: string;
+}
+
 export interface LoginInput {
   email: string;
   password: string;
