@@ -182,6 +182,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		{"TTL over a day", true, map[string]string{"ACCESS_TOKEN_TTL": "25h"}, "ACCESS_TOKEN_TTL"},
 		{"bad DATABASE_URL", true, map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
 		{"wildcard CORS", true, map[string]string{"CORS_ALLOWED_ORIGINS": "*"}, "CORS_ALLOWED_ORIGINS"},
+		{"unconfirmed accounts gone in minutes", false, map[string]string{"UNCONFIRMED_ACCOUNT_TTL": "10m"}, "UNCONFIRMED_ACCOUNT_TTL"},
 		{"bad TRUSTED_PROXIES", false, map[string]string{"TRUSTED_PROXIES": "the load balancer"}, "TRUSTED_PROXIES"},
 		{"bad SMS_ALLOWED_COUNTRY_CODES", false, map[string]string{"SMS_ALLOWED_COUNTRY_CODES": "UK"}, "SMS_ALLOWED_COUNTRY_CODES"},
 		{"no SMS_ALLOWED_COUNTRY_CODES in production", true, map[string]string{"SMS_ALLOWED_COUNTRY_CODES": ""}, "SMS_ALLOWED_COUNTRY_CODES"},

@@ -70,7 +70,11 @@ type Options struct {
 	Sessions     SessionConfig // Secret is required
 	ChallengeTTL time.Duration // default DefaultChallengeTTL
 	MaxAttempts  int           // default DefaultMaxAttempts
-	TestNumbers  TestNumbers   // none by default
+	// UnconfirmedTTL is how long an account registered here may go
+	// without confirming its number before ExpireUnconfirmed deletes it;
+	// 0: DefaultUnconfirmedTTL, negative: never.
+	UnconfirmedTTL time.Duration
+	TestNumbers    TestNumbers // none by default
 	// ProviderCheckTime is how long a code check is taken to last until
 	// one has been measured (see checkCode); default 300ms.
 	ProviderCheckTime time.Duration
@@ -95,6 +99,7 @@ type Service struct {
 	sessions     SessionConfig
 	challengeTTL time.Duration
 	maxAttempts  int
+	unconfirmed  time.Duration // 0: never
 	testNumbers  *testNumbers
 	now          func() time.Time
 	log          *slog.Logger
@@ -146,6 +151,12 @@ func New(o Options) (*Service, error) {
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = DefaultMaxAttempts
 	}
+	switch {
+	case o.UnconfirmedTTL == 0:
+		o.UnconfirmedTTL = DefaultUnconfirmedTTL
+	case o.UnconfirmedTTL < 0:
+		o.UnconfirmedTTL = 0
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -183,6 +194,7 @@ func New(o Options) (*Service, error) {
 		sessions:     sessions,
 		challengeTTL: o.ChallengeTTL,
 		maxAttempts:  o.MaxAttempts,
+		unconfirmed:  o.UnconfirmedTTL,
 		now:          o.Now,
 		log:          o.Logger,
 		dummyHash:    dummy,

@@ -65,6 +65,9 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (*User, error)
 		CreatedAt:    now,
 		UpdatedAt:    now,
 	}
+	if s.unconfirmed > 0 {
+		u.UnconfirmedExpiresAt = now.Add(s.unconfirmed)
+	}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrEmailTaken) {
 			return nil, &Error{Code: CodeEmailTaken, Field: "email", Message: "An account with this email already exists."}

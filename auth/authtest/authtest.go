@@ -91,6 +91,7 @@ type Options struct {
 	// Session lifetimes; zero fields take auth's defaults.
 	SessionIdle, SessionMaxAge, ReuseInterval time.Duration
 	TestNumbers                               auth.TestNumbers
+	UnconfirmedTTL                            time.Duration // as auth.Options
 }
 
 // Env is an auth.Service and the fakes behind it.
@@ -153,7 +154,8 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 		Logger:      o.Logger,
 		Sessions: auth.SessionConfig{Secret: []byte(RefreshSecret), IdleTimeout: o.SessionIdle, MaxAge: o.SessionMaxAge, ReuseInterval: o.ReuseInterval,
 			LegacyTokensBefore: LegacyTokensBefore},
-		TestNumbers: o.TestNumbers,
+		TestNumbers:    o.TestNumbers,
+		UnconfirmedTTL: o.UnconfirmedTTL,
 		// The fake provider answers at once; so do checks nobody makes.
 		ProviderCheckTime: time.Microsecond,
 		SyncEvents:        true, // a test reads an event right after its request

@@ -8,6 +8,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -146,7 +147,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 		HashLimiter: a.limiter,
 		Limits:      &limits,
 		TestNumbers: cfg.TestNumbers,
-		Observer:    a.authObserver(),
+		// 0 (never) in the configuration is negative here.
+		UnconfirmedTTL: cmp.Or(cfg.UnconfirmedTTL, -1),
+		Observer:       a.authObserver(),
 		RequestInfo: func(ctx context.Context) (string, string) {
 			i := httpedge.FromContext(ctx)
 			return i.ClientIP, i.UserAgent
@@ -292,7 +295,9 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*sqls
 	}
 }
 
-// janitor deletes expired challenges, counters and attempts once a minute.
+// janitor deletes expired challenges, counters, attempts, old security
+// events and accounts that did not confirm their number in time, once a
+// minute.
 // Any replica may run it; the deletes are idempotent.
 func (a *App) janitor(ctx context.Context) {
 	t := time.NewTicker(time.Minute)
@@ -312,6 +317,15 @@ func (a *App) janitor(ctx context.Context) {
 				a.log.Warn("cleanup of security events failed", "err", err)
 			} else if n > 0 {
 				a.log.Debug("cleanup", "security_events_deleted", n)
+			}
+			for {
+				n, err := a.svc.ExpireUnconfirmed(ctx)
+				if err != nil {
+					a.log.Warn("cleanup of unconfirmed accounts failed", "err", err)
+				}
+				if err != nil || n < auth.ExpireBatch {
+					break
+				}
 			}
 		}
 	}

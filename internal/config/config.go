@@ -82,6 +82,9 @@ type Config struct {
 	Limits auth.Limits
 	// AuditRetention is how long security events are kept.
 	AuditRetention time.Duration
+	// UnconfirmedTTL is how long an account registered through the API may
+	// go without confirming its number before it is deleted; 0: never.
+	UnconfirmedTTL time.Duration
 	// TestNumbers (SMS_TEST_NUMBERS, SMS_TEST_NUMBERS_VALID_UNTIL) have
 	// fixed codes and never reach Twilio.
 	TestNumbers auth.TestNumbers
@@ -245,6 +248,11 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.AuditRetention = p.duration("AUDIT_RETENTION", 90*24*time.Hour)
 	if c.AuditRetention < time.Hour {
 		p.fail("AUDIT_RETENTION", "must be at least 1h, got %s", c.AuditRetention)
+	}
+	c.UnconfirmedTTL = p.duration("UNCONFIRMED_ACCOUNT_TTL", auth.DefaultUnconfirmedTTL)
+	if c.UnconfirmedTTL > 0 && c.UnconfirmedTTL < time.Hour {
+		// Shorter would delete people still waiting for their first code.
+		p.fail("UNCONFIRMED_ACCOUNT_TTL", "must be 0 (never) or at least 1h, got %s", c.UnconfirmedTTL)
 	}
 	c.readTestNumbers(&p)
 	return c, p.err()

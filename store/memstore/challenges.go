@@ -191,6 +191,6 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, s
 		db.owners[c.Phone] = c.UserID
 	}
 	c.ConsumedAt = ms(now)
-	u.PhoneVerified, u.UpdatedAt = true, ms(now)
+	u.PhoneVerified, u.UpdatedAt, u.UnconfirmedExpiresAt = true, ms(now), time.Time{}
 	return nil
 }

@@ -94,7 +94,7 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 		}
 	}
 	db.owners[c.Phone] = c.UserID
-	u.Phone, u.PhoneVerified, u.UpdatedAt = c.Phone, true, ms(now)
+	u.Phone, u.PhoneVerified, u.UpdatedAt, u.UnconfirmedExpiresAt = c.Phone, true, ms(now), time.Time{}
 	c.ConsumedAt = ms(now)
 	for _, o := range db.challenges {
 		if o.UserID == c.UserID && o.ConsumedAt.IsZero() && o.ExpiresAt.After(ms(now)) {
@@ -110,10 +110,38 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		return err
 	}
 	defer db.mu.Unlock()
-	u, ok := db.users[id]
-	if !ok {
+	if _, ok := db.users[id]; !ok {
 		return wrap("delete user", store.ErrNotFound)
 	}
+	db.deleteUserLocked(id)
+	return nil
+}
+
+// DeleteUnconfirmedUsers deletes up to limit users whose number is not
+// confirmed and whose time is up, the earliest first.
+func (db *DB) DeleteUnconfirmedUsers(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	if err := db.lock(ctx, "delete unconfirmed users"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	var due []*store.User
+	for _, u := range db.users {
+		if !u.PhoneVerified && !u.UnconfirmedExpiresAt.IsZero() && u.UnconfirmedExpiresAt.Before(ms(now)) {
+			due = append(due, u)
+		}
+	}
+	slices.SortFunc(due, func(a, b *store.User) int { return a.UnconfirmedExpiresAt.Compare(b.UnconfirmedExpiresAt) })
+	var ids []string
+	for _, u := range due[:min(limit, len(due))] {
+		db.deleteUserLocked(u.ID)
+		ids = append(ids, u.ID)
+	}
+	return ids, nil
+}
+
+// deleteUserLocked deletes user id and what is theirs, with db.mu held.
+func (db *DB) deleteUserLocked(id string) {
+	u := db.users[id]
 	for sid, s := range db.sessions {
 		if s.UserID == id {
 			delete(db.sessions, sid)
@@ -132,7 +160,6 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	delete(db.emails, u.Email)
 	delete(db.users, id)
 	delete(db.roles, id)
-	return nil
 }
 
 // ClaimOutbox claims the oldest claimable items.

@@ -103,7 +103,7 @@ func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 		return wrap("create user", fmt.Errorf("duplicate id %q", u.ID))
 	}
 	c := *u
-	c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+	c.CreatedAt, c.UpdatedAt, c.UnconfirmedExpiresAt = ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.UnconfirmedExpiresAt)
 	db.users[c.ID] = &c
 	db.emails[c.Email] = c.ID
 	return nil
@@ -311,7 +311,7 @@ func (db *DB) ImportUsers(ctx context.Context, users []*store.User) ([]store.Imp
 			continue
 		}
 		c := *u
-		c.CreatedAt, c.UpdatedAt = ms(c.CreatedAt), ms(c.UpdatedAt)
+		c.CreatedAt, c.UpdatedAt, c.UnconfirmedExpiresAt = ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.UnconfirmedExpiresAt)
 		db.users[c.ID] = &c
 		db.emails[c.Email] = c.ID
 		if c.PhoneVerified {

@@ -192,7 +192,7 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, s
 	if owner != userID && !verified {
 		return db.wrap("complete challenge", store.ErrPhoneTaken)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone_verified = true, updated_at = $2 WHERE id = $1`,
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone_verified = true, unconfirmed_expires_at = NULL, updated_at = $2 WHERE id = $1`,
 		userID, millis(now)); err != nil {
 		return db.wrap("complete challenge", err)
 	}

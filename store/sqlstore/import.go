@@ -86,10 +86,11 @@ func importUsers(ctx context.Context, tx *sql.Tx, anon bool, users []*store.User
 	slices.SortFunc(insert, func(a, b int) int { return strings.Compare(users[a].Email, users[b].Email) })
 	slices.SortFunc(claim, func(a, b int) int { return strings.Compare(users[a].Phone, users[b].Phone) })
 	inserted := map[string]bool{}
-	err = q.insertChunks(ctx, insert, 7, `INSERT INTO users (`+userColumns+`) VALUES `,
+	err = q.insertChunks(ctx, insert, 8, `INSERT INTO users (`+userColumns+`) VALUES `,
 		` ON CONFLICT (email) DO NOTHING RETURNING id`, func(i int) []any {
 			u := users[i]
-			return []any{u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt)}
+			return []any{u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt),
+				nullMillis(u.UnconfirmedExpiresAt)}
 		}, inserted)
 	if err != nil {
 		return err

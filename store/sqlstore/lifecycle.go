@@ -130,7 +130,7 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 	if _, err := tx.ExecContext(ctx, `DELETE FROM verified_phones WHERE user_id = $1 AND phone <> $2`, userID, phone); err != nil {
 		return db.wrap("complete phone change", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone = $2, phone_verified = true, updated_at = $3 WHERE id = $1`,
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET phone = $2, phone_verified = true, unconfirmed_expires_at = NULL, updated_at = $3 WHERE id = $1`,
 		userID, phone, millis(now)); err != nil {
 		return db.wrap("complete phone change", err)
 	}
@@ -182,6 +182,36 @@ func (db *DB) DeleteUser(ctx context.Context, id string) error {
 		return db.wrap("delete user", err)
 	}
 	return nil
+}
+
+// DeleteUnconfirmedUsers deletes up to limit users whose number is not
+// confirmed and whose time is up, the earliest first, in one statement; the
+// foreign keys take what is theirs. The outer conditions are checked again
+// on a row a confirmation locked meanwhile (PostgreSQL), so it stays.
+func (db *DB) DeleteUnconfirmedUsers(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	rows, err := db.w.QueryContext(ctx, `DELETE FROM users
+		WHERE id IN (SELECT id FROM users WHERE unconfirmed_expires_at < $1 AND phone_verified = false
+			ORDER BY unconfirmed_expires_at LIMIT $2)
+		AND unconfirmed_expires_at < $1 AND phone_verified = false
+		RETURNING id`, millis(now), limit)
+	if err != nil {
+		return nil, db.wrap("delete unconfirmed users", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, db.wrap("delete unconfirmed users", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap("delete unconfirmed users", err)
+	}
+	return ids, nil
 }
 
 // ClaimOutbox claims the oldest claimable items in one statement. On

@@ -117,7 +117,8 @@ func (db *DB) UserSessions(ctx context.Context, userID string, now time.Time) ([
 
 // userBySessionSQL is the one query of an authenticated request: the user,
 // if the session is theirs and live.
-const userBySessionSQL = `SELECT u.id, u.email, u.password_hash, u.phone, u.phone_verified, u.created_at, u.updated_at
+const userBySessionSQL = `SELECT u.id, u.email, u.password_hash, u.phone, u.phone_verified, u.created_at, u.updated_at,
+	u.unconfirmed_expires_at
 	FROM sessions s JOIN users u ON u.id = s.user_id
 	WHERE s.id = $2 AND s.user_id = $1 AND s.revoked_at IS NULL AND s.expires_at > $3 AND s.idle_expires_at > $3`
 

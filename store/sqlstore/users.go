@@ -9,14 +9,15 @@ import (
 	"github.com/twostep/twostep/store"
 )
 
-const userColumns = `id, email, password_hash, phone, phone_verified, created_at, updated_at`
+const userColumns = `id, email, password_hash, phone, phone_verified, created_at, updated_at, unconfirmed_expires_at`
 
 // CreateUser inserts u. It returns store.ErrEmailTaken if the email is in use.
 func (db *DB) CreateUser(ctx context.Context, u *store.User) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	_, err := db.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt))
+	_, err := db.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		u.ID, u.Email, u.PasswordHash, u.Phone, u.PhoneVerified, millis(u.CreatedAt), millis(u.UpdatedAt),
+		nullMillis(u.UnconfirmedExpiresAt))
 	if db.dialect.emailTaken(err) {
 		return db.wrap("create user", store.ErrEmailTaken)
 	}
@@ -84,7 +85,8 @@ func (db *DB) PhoneOwner(ctx context.Context, phone string) (string, error) {
 func scanUser(row scanner) (*store.User, error) {
 	var u store.User
 	var created, updated int64
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Phone, &u.PhoneVerified, &created, &updated)
+	var expires sql.NullInt64
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Phone, &u.PhoneVerified, &created, &updated, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -92,6 +94,9 @@ func scanUser(row scanner) (*store.User, error) {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
+	if expires.Valid {
+		u.UnconfirmedExpiresAt = fromMillis(expires.Int64)
+	}
 	return &u, nil
 }
 

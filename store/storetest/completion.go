@@ -107,3 +107,59 @@ func testConcurrentCompletions(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testDeleteUnconfirmedUsers: accounts whose number was never confirmed go
+// when their time is up, the earliest first, with what is theirs; a
+// confirmed account, or one without a time, stays.
+func testDeleteUnconfirmedUsers(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	unconfirmed := func(expires time.Time) *store.User {
+		id := randomID()
+		u := &store.User{ID: id, Email: "unconfirmed-" + id + "@example.com", PasswordHash: "h", Phone: newPhone(),
+			CreatedAt: t0(), UpdatedAt: t0(), UnconfirmedExpiresAt: expires}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	first, second := unconfirmed(t0().Add(time.Hour)), unconfirmed(t0().Add(2*time.Hour))
+	never := unconfirmed(time.Time{})
+	confirmed := unconfirmed(t0().Add(time.Hour))
+	got, err := s.UserByID(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkUser(t, got, first)
+	if err := s.CompleteChallenge(ctx, newChallenge(t, s, confirmed, 5).ID, t0(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserByID(ctx, confirmed.ID); !got.UnconfirmedExpiresAt.IsZero() {
+		t.Errorf("UnconfirmedExpiresAt = %v after the number was confirmed, want zero", got.UnconfirmedExpiresAt)
+	}
+	pending := newChallenge(t, s, first, 5) // goes with its user
+
+	ids, err := s.DeleteUnconfirmedUsers(ctx, t0().Add(3*time.Hour), 1)
+	if err != nil || len(ids) != 1 || ids[0] != first.ID {
+		t.Fatalf("DeleteUnconfirmedUsers(limit 1) = %v, %v, want the earliest, %s", ids, err, first.ID)
+	}
+	if _, err := s.ChallengeByID(ctx, pending.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the challenge of a deleted user: %v, want %v", err, store.ErrNotFound)
+	}
+	if ids, err := s.DeleteUnconfirmedUsers(ctx, t0().Add(90*time.Minute), 10); err != nil || len(ids) != 0 {
+		t.Errorf("DeleteUnconfirmedUsers(before the second's time) = %v, %v, want none", ids, err)
+	}
+	if ids, err := s.DeleteUnconfirmedUsers(ctx, t0().Add(3*time.Hour), 10); err != nil || len(ids) != 1 || ids[0] != second.ID {
+		t.Errorf("DeleteUnconfirmedUsers() = %v, %v, want %s", ids, err, second.ID)
+	}
+	for _, u := range []*store.User{never, confirmed} {
+		if _, err := s.UserByID(ctx, u.ID); err != nil {
+			t.Errorf("UserByID(%s) = %v: a user without a time, or confirmed, was deleted", u.Email, err)
+		}
+	}
+	// The email is free again.
+	again := *first
+	again.ID = randomID()
+	if err := s.CreateUser(ctx, &again); err != nil {
+		t.Errorf("CreateUser(the deleted user's email) = %v", err)
+	}
+}

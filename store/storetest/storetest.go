@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(tb testing.TB) store.Store) {
 		{"ConcurrentPhoneClaims", testConcurrentPhoneClaims},
 		{"CompleteChallengeSession", testCompleteChallengeSession},
 		{"ConcurrentCompletions", testConcurrentCompletions},
+		{"DeleteUnconfirmedUsers", testDeleteUnconfirmedUsers},
 		{"Charge", testCharge},
 		{"CreateSession", testCreateSession},
 		{"RotateSession", testRotateSession},
@@ -260,7 +261,9 @@ func checkUser(tb testing.TB, got, want *store.User) {
 	g, w := *got, *want
 	checkTime(tb, "User.CreatedAt", g.CreatedAt, w.CreatedAt)
 	checkTime(tb, "User.UpdatedAt", g.UpdatedAt, w.UpdatedAt)
+	checkTime(tb, "User.UnconfirmedExpiresAt", g.UnconfirmedExpiresAt, w.UnconfirmedExpiresAt)
 	g.CreatedAt, g.UpdatedAt, w.CreatedAt, w.UpdatedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	g.UnconfirmedExpiresAt, w.UnconfirmedExpiresAt = time.Time{}, time.Time{}
 	if g != w {
 		tb.Errorf("got user %+v, want %+v", g, w)
 	}

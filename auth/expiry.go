@@ -1,0 +1,36 @@
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// DefaultUnconfirmedTTL is how long an account registered here may go
+// without confirming its number (its first sign-in) before it is deleted.
+const DefaultUnconfirmedTTL = 7 * 24 * time.Hour
+
+// ExpireBatch is how many accounts one ExpireUnconfirmed call deletes at
+// most, so that one statement never runs long.
+const ExpireBatch = 500
+
+// ExpireUnconfirmed deletes accounts registered here that did not confirm
+// their number within UnconfirmedTTL (at most ExpireBatch of them), and
+// records ACCOUNT_DELETED for each. It returns how many went; the janitor
+// calls it again while a full batch goes.
+//
+// Until an account confirms its number nothing shows that its email or
+// number is its holder's, and it holds the email (EMAIL_TAKEN) and shares
+// the number's unconfirmed budgets: so a stranger who registered someone
+// else's email cannot keep it. Imported accounts and those older than this
+// rule have no time and stay.
+func (s *Service) ExpireUnconfirmed(ctx context.Context) (int, error) {
+	ids, err := s.store.DeleteUnconfirmedUsers(ctx, s.now(), ExpireBatch)
+	if err != nil {
+		return 0, storeErr(err)
+	}
+	for _, id := range ids {
+		s.log.InfoContext(ctx, "account expired", "user_id", id, "reason", "number not confirmed in time")
+		s.event(ctx, EventAccountDeleted, id, "expired: the number was never confirmed")
+	}
+	return len(ids), nil
+}

@@ -1,0 +1,64 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/auth/authtest"
+	"github.com/twostep/twostep/store"
+)
+
+// TestExpireUnconfirmed: an account that never confirms its number goes
+// after the TTL (7 days by default), with an ACCOUNT_DELETED event, and
+// its email can be registered again; one that signed in stays, and so does
+// one that confirmed at the last moment.
+func TestExpireUnconfirmed(t *testing.T) {
+	h := authtest.New(t, authtest.Options{})
+	ctx := context.Background()
+	squatted := h.Register(t, "ada@example.com", authtest.NextPhone())
+	h.SignIn(t, "bob@example.com", authtest.NextPhone())
+	lastMoment := authtest.NextPhone()
+	h.Register(t, "carol@example.com", lastMoment)
+
+	h.Clock.Advance(auth.DefaultUnconfirmedTTL - time.Minute)
+	if n, err := h.Svc.ExpireUnconfirmed(ctx); err != nil || n != 0 {
+		t.Fatalf("ExpireUnconfirmed() before the TTL = %d, %v, want 0", n, err)
+	}
+	l := h.Login(t, "carol@example.com")
+	if _, err := h.Svc.VerifyOTP(ctx, auth.VerifyInput{MFAToken: l.MFAToken, Code: h.Code(t, lastMoment)}); err != nil {
+		t.Fatalf("VerifyOTP() = %v", err)
+	}
+	h.Clock.Advance(2 * time.Minute)
+	if n, err := h.Svc.ExpireUnconfirmed(ctx); err != nil || n != 1 {
+		t.Fatalf("ExpireUnconfirmed() after the TTL = %d, %v, want 1 (ada)", n, err)
+	}
+	if _, err := h.Store.UserByID(ctx, squatted.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the unconfirmed account is still there: %v", err)
+	}
+	for _, email := range []string{"bob@example.com", "carol@example.com"} {
+		if _, err := h.Store.UserByEmail(ctx, email); err != nil {
+			t.Errorf("UserByEmail(%s) = %v: a confirmed account went", email, err)
+		}
+	}
+	events, err := h.Svc.AuditEvents(ctx, 100, "", squatted.ID)
+	if err != nil || len(events.Events) == 0 || events.Events[0].Type != auth.EventAccountDeleted {
+		t.Errorf("the expired account's last event = %+v, %v, want %s", events, err, auth.EventAccountDeleted)
+	}
+	h.Register(t, "ada@example.com", authtest.NextPhone()) // the email is free
+}
+
+// TestExpireUnconfirmedOff: with a negative TTL new accounts never expire.
+func TestExpireUnconfirmedOff(t *testing.T) {
+	h := authtest.New(t, authtest.Options{UnconfirmedTTL: -1})
+	u := h.Register(t, "ada@example.com", authtest.NextPhone())
+	h.Clock.Advance(365 * 24 * time.Hour)
+	if n, err := h.Svc.ExpireUnconfirmed(context.Background()); err != nil || n != 0 {
+		t.Fatalf("ExpireUnconfirmed() with the TTL off = %d, %v, want 0", n, err)
+	}
+	if _, err := h.Store.UserByID(context.Background(), u.ID); err != nil {
+		t.Errorf("UserByID() = %v", err)
+	}
+}
