@@ -67,14 +67,21 @@ func TestResendOTP(t *testing.T) {
 func TestResendOTPBudgets(t *testing.T) {
 	h := authtest.New(t, authtest.Options{Limits: limits(func(l *auth.Limits) { l.PhoneCooldown = 0; l.PhonePerHour = 3 })})
 	phone := authtest.NextPhone()
-	h.SignIn(t, "ada@example.com", phone)
-	l := h.Login(t, "ada@example.com")
-	for i := range 2 {
-		if _, err := h.Svc.ResendOTP(context.Background(), auth.ResendInput{MFAToken: l.MFAToken}); err != nil {
-			t.Fatalf("ResendOTP() #%d = %v", i+1, err)
-		}
+	h.SignIn(t, "ada@example.com", phone) // to the number unverified: budgets apart
+	l := h.Login(t, "ada@example.com")    // the verified number's first send of the hour
+	resend := func() (*auth.LoginResult, error) {
+		return h.Svc.ResendOTP(context.Background(), auth.ResendInput{MFAToken: l.MFAToken})
 	}
-	_, err := h.Svc.ResendOTP(context.Background(), auth.ResendInput{MFAToken: l.MFAToken})
+	if r, err := resend(); err != nil || l.ResendAfter != 0 || r.ResendAfter != 0 {
+		t.Fatalf("Login(), ResendOTP() = %v, %+v, %v; want ResendAfter 0 with room left and no cooldown", l.ResendAfter, r, err)
+	}
+	// The third send of the hour fills it: resendAfter says when the next
+	// can go, the hour's end, not the (absent) cooldown.
+	h.Clock.Advance(5 * time.Minute)
+	if r, err := resend(); err != nil || r.ResendAfter != 55*time.Minute {
+		t.Fatalf("ResendOTP() filling the hour = %+v, %v, want ResendAfter 55m", r, err)
+	}
+	_, err := resend()
 	if e := wantCode(t, "ResendOTP() past the number's hour", err, auth.CodeRateLimited); e != nil && e.Limit != "phone_per_hour" {
 		t.Errorf("limit = %q, want phone_per_hour", e.Limit)
 	}

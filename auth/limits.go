@@ -215,8 +215,9 @@ func (s *Service) sendBudgets(u *store.User, cc int) (names []string, budgets []
 
 // chargeSend charges one send to u's number to every budget it counts
 // against (for a password reset, also the account's daily reset budget),
-// or to none of them: a refused send costs no budget anything.
-func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int, reset bool) error {
+// or to none of them: a refused send costs no budget anything. It returns
+// when the next send to the number can be charged (zero: at once).
+func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int, reset bool) (next time.Time, err error) {
 	names, budgets := s.sendBudgets(u, cc)
 	if l := s.limits.ResetSendsPerDay; reset && l > 0 {
 		names, budgets = append(names, "reset_sends_per_day"), append(budgets, store.Budget{Key: resetSendsKey(u.ID), Max: l, Window: 24 * time.Hour})
@@ -224,11 +225,11 @@ func (s *Service) chargeSend(ctx context.Context, u *store.User, cc int, reset b
 	now := s.now()
 	refused, resetAt, err := s.store.Charge(ctx, budgets, now)
 	if err != nil {
-		return storeErr(err)
+		return time.Time{}, storeErr(err)
 	}
 	if refused >= 0 {
 		s.limitEvent(ctx, names[refused], budgets[refused].Key, u.ID, resetAt)
-		return s.refuse(ctx, errRateLimited(names[refused], resetAt.Sub(now), fmt.Errorf("auth: limit %s", names[refused])))
+		return time.Time{}, s.refuse(ctx, errRateLimited(names[refused], resetAt.Sub(now), fmt.Errorf("auth: limit %s", names[refused])))
 	}
-	return nil
+	return resetAt, nil
 }

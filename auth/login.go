@@ -94,7 +94,8 @@ type LoginResult struct {
 	SentTo    string // masked phone
 	ExpiresAt time.Time
 	// ResendAfter is how long until another send to the number is allowed:
-	// the per-number cooldown, which this send started.
+	// the cooldown this send started, or longer when it filled one of the
+	// number's budgets (the hour's, the day's).
 	ResendAfter time.Duration
 }
 
@@ -175,7 +176,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ *LoginResult, err
 	}
 	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "channel", string(ch), "challenge_id", c.ID)
 	s.event(ctx, EventLoginSucceeded, u.ID, "password accepted")
-	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt, ResendAfter: s.limits.PhoneCooldown}, nil
+	return &LoginResult{MFAToken: token, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt, ResendAfter: s.resendAfter(v)}, nil
 }
 
 // VerifyInput is the code step.

@@ -59,5 +59,5 @@ func (s *Service) ResendOTP(ctx context.Context, in ResendInput) (*LoginResult, 
 		return nil, storeErr(err)
 	}
 	s.log.InfoContext(ctx, "code sent", "user_id", u.ID, "phone", input.MaskPhone(u.Phone), "channel", string(ch), "challenge_id", c.ID, "resend", true)
-	return &LoginResult{MFAToken: in.MFAToken, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt, ResendAfter: s.limits.PhoneCooldown}, nil
+	return &LoginResult{MFAToken: in.MFAToken, Channel: ch, SentTo: input.MaskPhone(u.Phone), ExpiresAt: c.ExpiresAt, ResendAfter: s.resendAfter(v)}, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/twostep/twostep/auth/input"
 	"github.com/twostep/twostep/store"
@@ -16,6 +17,19 @@ type send struct {
 	purpose string   // store.PurposeLogin, PurposeReset or PurposePhone
 	att     *attempt // spent if the send is refused; nil: none to spend
 	retry   bool     // a queued send tried again: its budgets were charged the first time
+}
+
+// sent is a code sent: its verification, and when the number's budgets
+// allow the next send (zero: at once; unknown for a queued send tried
+// again).
+type sent struct {
+	Verification
+	next time.Time
+}
+
+// resendAfter is how long from now until the next send is allowed.
+func (s *Service) resendAfter(v sent) time.Duration {
+	return max(v.next.Sub(s.now()), 0)
 }
 
 // sendCode sends a code and returns the verification. Before anything
@@ -33,12 +47,12 @@ type send struct {
 // A login refused here has passed the password, so it spends its attempt
 // (att): "right password, refused" must cost what a wrong one costs, and it
 // is logged for the account's owner.
-func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) {
+func (s *Service) sendCode(ctx context.Context, snd send) (sent, error) {
 	u := snd.user
 	if _, err := s.phones.Normalize(u.Phone); err != nil && !s.testNumbers.has(u.Phone) {
 		snd.att.spend()
 		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
-		return Verification{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this phone number.", Err: err}
+		return sent{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this phone number.", Err: err}
 	}
 	if !u.PhoneVerified {
 		owner, err := s.store.PhoneOwner(ctx, u.Phone)
@@ -46,12 +60,13 @@ func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) 
 		case err == nil && owner != u.ID:
 			snd.att.spend()
 			s.log.WarnContext(ctx, "code not sent", "reason", "phone verified by another account", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
-			return Verification{}, errPhoneTaken(nil)
+			return sent{}, errPhoneTaken(nil)
 		case err != nil && !errors.Is(err, store.ErrNotFound):
-			return Verification{}, storeErr(err)
+			return sent{}, storeErr(err)
 		}
 	}
-	if err := s.charge(ctx, snd); err != nil {
+	next, err := s.charge(ctx, snd)
+	if err != nil {
 		s.observer.Send(snd.channel, "refused")
 		snd.att.spend()
 		var ae *Error
@@ -62,11 +77,11 @@ func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) 
 			}
 			s.log.WarnContext(ctx, msg, "user_id", u.ID, "purpose", snd.purpose, "limit", ae.Limit, "phone", input.MaskPhone(u.Phone))
 		}
-		return Verification{}, err
+		return sent{}, err
 	}
 	live, err := s.store.LiveChallenges(ctx, u.Phone, s.now())
 	if err != nil {
-		return Verification{}, storeErr(err)
+		return sent{}, storeErr(err)
 	}
 	for _, c := range live {
 		if c.UserID == u.ID || c.VerificationSID == "" {
@@ -82,18 +97,18 @@ func (s *Service) sendCode(ctx context.Context, snd send) (Verification, error) 
 	if err != nil {
 		s.observer.Send(snd.channel, "failed")
 		s.event(ctx, EventCodeDeliveryFailed, u.ID, "by "+string(snd.channel)+" to "+input.MaskPhone(u.Phone)+" ("+snd.purpose+")")
-		return Verification{}, s.verifyErr(ctx, "start", u.Phone, err)
+		return sent{}, s.verifyErr(ctx, "start", u.Phone, err)
 	}
 	s.observer.Send(snd.channel, "sent")
 	s.event(ctx, EventCodeSent, u.ID, "by "+string(snd.channel)+" to "+input.MaskPhone(u.Phone)+" ("+snd.purpose+")")
-	return v, nil
+	return sent{Verification: v, next: next}, nil
 }
 
 // charge charges snd to its budgets, except a queued send tried again:
 // that one was charged at its first try.
-func (s *Service) charge(ctx context.Context, snd send) error {
+func (s *Service) charge(ctx context.Context, snd send) (time.Time, error) {
 	if snd.retry {
-		return nil
+		return time.Time{}, nil
 	}
 	return s.chargeSend(ctx, snd.user, input.CallingCode(snd.user.Phone), snd.purpose == store.PurposeReset)
 }

@@ -264,9 +264,11 @@ type Limits interface {
 	Hit(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
 	// Charge adds one to the counter of every budget if all of them have
 	// room at now (fewer than Max in the current window), as one atomic
-	// step, and returns -1. Otherwise it changes nothing and returns the
-	// index of the first budget without room and when its window ends:
-	// a refused charge costs no budget anything.
+	// step, and returns -1 and the latest window end among the budgets
+	// this charge filled (zero if it filled none): the earliest time the
+	// same budgets can be charged again. Otherwise it changes nothing and
+	// returns the index of the first budget without room and when its
+	// window ends: a refused charge costs no budget anything.
 	Charge(ctx context.Context, budgets []Budget, now time.Time) (refused int, resetAt time.Time, err error)
 
 	// TakeAttempt decides and records one attempt against key as a single

@@ -224,6 +224,7 @@ func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time)
 			return i, c.ResetAt, nil
 		}
 	}
+	var full time.Time // the latest window end among the budgets this fills
 	for _, b := range budgets {
 		c, ok := db.counters[b.Key]
 		if !ok || !c.ResetAt.After(ms(now)) {
@@ -231,8 +232,11 @@ func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time)
 		}
 		c.Count++
 		db.counters[b.Key] = c
+		if c.Count >= b.Max && c.ResetAt.After(full) {
+			full = c.ResetAt
+		}
 	}
-	return -1, time.Time{}, nil
+	return -1, full, nil
 }
 
 // TakeAttempt decides and logs one attempt against key under the store's

@@ -62,13 +62,26 @@ func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time)
 			return i, fromMillis(st.resetAt), nil
 		}
 	}
+	var full int64 // the latest window end among the budgets this fills
 	for _, b := range budgets {
 		if _, err := tx.ExecContext(ctx, hitSQLite, b.Key, millis(now), millis(now.Add(b.Window))); err != nil {
 			return 0, time.Time{}, db.wrap("charge", err)
+		}
+		// What the hit made of the counter: the window goes on, or a new
+		// one starts.
+		st, ok := current[b.Key]
+		if !ok || st.resetAt <= millis(now) {
+			st = state{resetAt: millis(now.Add(b.Window))}
+		}
+		if st.count+1 >= b.Max {
+			full = max(full, st.resetAt)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, time.Time{}, db.wrap("charge", err)
 	}
-	return -1, time.Time{}, nil
+	if full == 0 {
+		return -1, time.Time{}, nil
+	}
+	return -1, fromMillis(full), nil
 }

@@ -197,22 +197,24 @@ func testCharge(t *testing.T, s store.Store) {
 		}
 		return i, reset
 	}
-	if i, _ := charge(t0(), a, b); i != -1 {
-		t.Fatalf("Charge(a, b) = %d, want -1 (charged)", i)
+	// It fills b (1 of 1), not a (1 of 2): the next charge can be when b's
+	// window ends.
+	if i, next := charge(t0(), a, b); i != -1 || !next.Equal(t0().Add(time.Hour).Truncate(time.Millisecond)) {
+		t.Fatalf("Charge(a, b) = %d, %v, want -1 (charged), %v", i, next, t0().Add(time.Hour))
 	}
 	// b is full: nothing is charged, a included.
 	if i, reset := charge(t0().Add(time.Second), a, b); i != 1 || !reset.Equal(t0().Add(time.Hour).Truncate(time.Millisecond)) {
 		t.Fatalf("Charge(a, b) with b full = %d, %v, want 1, %v", i, reset, t0().Add(time.Hour))
 	}
-	if i, _ := charge(t0().Add(time.Second), a); i != -1 {
-		t.Fatalf("Charge(a) = %d, want -1: the refused charge must not have counted", i)
+	if i, next := charge(t0().Add(time.Second), a); i != -1 || !next.Equal(t0().Add(time.Minute).Truncate(time.Millisecond)) {
+		t.Fatalf("Charge(a) = %d, %v, want -1 (the refused charge must not have counted), and a full until %v", i, next, t0().Add(time.Minute))
 	}
 	if i, reset := charge(t0().Add(2*time.Second), a); i != 0 || !reset.Equal(t0().Add(time.Minute).Truncate(time.Millisecond)) {
 		t.Fatalf("Charge(a) with a full = %d, %v, want 0, %v", i, reset, t0().Add(time.Minute))
 	}
 	// a's window ends: it starts over, and Hit sees the same counter.
-	if i, _ := charge(t0().Add(time.Minute), a); i != -1 {
-		t.Fatalf("Charge(a) in a new window = %d, want -1", i)
+	if i, next := charge(t0().Add(time.Minute), a); i != -1 || !next.IsZero() {
+		t.Fatalf("Charge(a) in a new window = %d, %v, want -1, and zero: a has room left", i, next)
 	}
 	if c := mustHit(t, s, "a", time.Minute, t0().Add(time.Minute)); c.Count != 2 {
 		t.Errorf("Hit(a) after one charge in the window = %+v, want Count 2", c)

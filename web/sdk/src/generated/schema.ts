@@ -67,8 +67,10 @@ export interface LoginPayload {
   expiresAt: string;
   /**
    * Seconds from now until resendOtp can send again: the number's cooldown
-   * between sends (LIMIT_PHONE_COOLDOWN; 0 when off). Count it down before
-   * offering to resend; a resend sooner answers RATE_LIMITED with retryAfter.
+   * between sends (LIMIT_PHONE_COOLDOWN), or longer when this send used up
+   * the number's codes for the hour or the day; 0 when nothing holds the next
+   * one back. Count it down before offering to resend; a resend sooner
+   * answers RATE_LIMITED with retryAfter.
    */
   resendAfter: number;
 }
