@@ -207,6 +207,22 @@ func TestWebApp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Links: to a dotfile, and out of the folder, are not served; one to
+	// a file of the app is.
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("SECRET=2"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for link, target := range map[string]string{
+		"envlink.txt":     filepath.Join(dir, ".env"),
+		"assets/link.js":  filepath.Join(outside, "secret.txt"),
+		"assets/dirlink":  outside,
+		"assets/alias.js": filepath.Join(dir, "assets", "app-1.js"),
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"WEB_DIR": dir}})
 	if !strings.Contains(srv.Logs(), "web client served at /app/") {
 		t.Errorf("the start-up log does not say the web client is served at /app/:\n%s", srv.Logs())
@@ -227,6 +243,10 @@ func TestWebApp(t *testing.T) {
 		{"/app/assets", "<title>twostep", "no-cache", 200},
 		{"/app/.env", "", "", 404},
 		{"/app/.git/config", "", "", 404},
+		{"/app/envlink.txt", "", "", 404},
+		{"/app/assets/link.js", "", "", 404},
+		{"/app/assets/dirlink/secret.txt", "", "", 404},
+		{"/app/assets/alias.js", "console.log", "immutable", 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -80,12 +80,16 @@ func webHandler(dir string) http.Handler {
 	if _, err := os.Stat(index); err != nil {
 		return nil
 	}
+	root, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return nil
+	}
 	files := http.FileServer(http.Dir(dir))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		clean := path.Clean("/" + r.URL.Path)
 		if clean != "/" && clean != "/index.html" {
-			if servable(dir, clean) {
+			if servable(root, dir, clean) {
 				if strings.HasPrefix(clean, "/assets/") {
 					// Vite puts a content hash in every asset name.
 					h.Set("Cache-Control", "public, max-age=31536000, immutable")
@@ -104,11 +108,22 @@ func webHandler(dir string) http.Handler {
 }
 
 // servable reports whether clean, a cleaned URL path, names a regular file
-// in dir, none of whose path elements is hidden.
-func servable(dir, clean string) bool {
+// in dir, none of whose path elements is hidden, and that is in dir (whose
+// real path is root) once symbolic links are followed: a link to a
+// dotfile, or out of the folder, is not served.
+func servable(root, dir, clean string) bool {
 	if strings.Contains(clean, "/.") {
 		return false
 	}
-	fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(clean)))
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(clean)))
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(root, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) ||
+		strings.Contains(string(filepath.Separator)+rel, string(filepath.Separator)+".") {
+		return false
+	}
+	fi, err := os.Stat(real)
 	return err == nil && fi.Mode().IsRegular()
 }

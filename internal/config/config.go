@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -191,8 +192,10 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", devOrigins)
 	for _, o := range c.CORSOrigins {
-		if o == "*" {
-			p.fail("CORS_ALLOWED_ORIGINS", "must list origins, not *")
+		if !isOrigin(o) {
+			// rs/cors reads a * anywhere as a wildcard: "https://*" or
+			// "h*" would allow every origin.
+			p.fail("CORS_ALLOWED_ORIGINS", "must list origins such as https://app.example.com (scheme://host[:port], no path, no *), got %q", o)
 		}
 	}
 	c.PhoneRegion = p.str("PHONE_DEFAULT_REGION", "US")
@@ -355,4 +358,13 @@ func (p *parser) list(name string, def []string) []string {
 		}
 	}
 	return out
+}
+
+// isOrigin reports whether o is a browser origin as an Origin header
+// carries it: http or https, a host, an optional port, nothing else.
+func isOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		!strings.Contains(o, "*") && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" &&
+		u.Scheme+"://"+u.Host == o
 }
