@@ -98,6 +98,7 @@ func TestAdmin(t *testing.T) {
 			{"users(after: NUL id)", usersOp, map[string]any{"after": cursorOf("1.\x00")}, "BAD_USER_INPUT", `"field":"after"`},
 			{"users(after: not a UUID)", usersOp, map[string]any{"after": cursorOf("1.x")}, "BAD_USER_INPUT", `"field":"after"`},
 			{"auditEvents(userId: NUL)", auditOp, map[string]any{"userId": nul}, "", `"edges":[]`},
+			{"auditEvents(userId: empty)", auditOp, map[string]any{"userId": ""}, "", `"edges":[]`},
 			{"auditEvents(after: not UTF-8)", auditOp, map[string]any{"after": cursorOf("1.\xff")}, "BAD_USER_INPUT", `"field":"after"`},
 			{"securityEvents(after: NUL id)", `query($after: String) { securityEvents(after: $after) { edges { cursor } } }`, map[string]any{"after": cursorOf("1.\x00")}, "BAD_USER_INPUT", `"field":"after"`},
 			{"setUserRoles(userId: NUL)", setRolesOp, map[string]any{"id": nul, "roles": []string{}}, "BAD_USER_INPUT", `"field":"userId"`},

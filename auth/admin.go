@@ -203,19 +203,20 @@ func (s *Service) SecurityEvents(ctx context.Context, p *Principal, first int, a
 	return s.listEvents(ctx, p.User.ID, first, after)
 }
 
-// AuditEvents lists everyone's events, or one user's, for an administrator.
-func (s *Service) AuditEvents(ctx context.Context, first int, after, userID string) (*EventPage, error) {
-	if userID != "" {
-		id, ok := parseID(userID)
-		if !ok {
-			if _, _, err := page(first, after); err != nil {
-				return nil, err
-			}
-			return &EventPage{}, nil // no such user, no events
-		}
-		userID = id
+// AuditEvents lists everyone's events (userID nil), or one user's, for an
+// administrator.
+func (s *Service) AuditEvents(ctx context.Context, first int, after string, userID *string) (*EventPage, error) {
+	if userID == nil {
+		return s.listEvents(ctx, "", first, after)
 	}
-	return s.listEvents(ctx, userID, first, after)
+	id, ok := parseID(*userID)
+	if !ok {
+		if _, _, err := page(first, after); err != nil {
+			return nil, err
+		}
+		return &EventPage{}, nil // no such user (an empty id included), no events
+	}
+	return s.listEvents(ctx, id, first, after)
 }
 
 func (s *Service) listEvents(ctx context.Context, userID string, first int, after string) (*EventPage, error) {

@@ -96,7 +96,7 @@ func TestLimitEventOnce(t *testing.T) {
 		_, _ = h.Svc.Login(ctx, auth.LoginInput{Email: "x@example.com", Password: "a password of some length", ClientIP: "198.51.100.7"})
 	}
 	count := func() int {
-		page, err := h.Svc.AuditEvents(ctx, 100, "", "")
+		page, err := h.Svc.AuditEvents(ctx, 100, "", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,9 @@ const ExpireBatch = 500
 // else's email cannot keep it. Imported accounts and those older than this
 // rule have no time and stay.
 func (s *Service) ExpireUnconfirmed(ctx context.Context) (int, error) {
+	if s.unconfirmed == 0 {
+		return 0, nil // off: nothing expires, whatever time an account was given
+	}
 	ids, err := s.store.DeleteUnconfirmedUsers(ctx, s.now(), ExpireBatch)
 	if err != nil {
 		return 0, storeErr(err)

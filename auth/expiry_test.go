@@ -43,22 +43,27 @@ func TestExpireUnconfirmed(t *testing.T) {
 			t.Errorf("UserByEmail(%s) = %v: a confirmed account went", email, err)
 		}
 	}
-	events, err := h.Svc.AuditEvents(ctx, 100, "", squatted.ID)
+	events, err := h.Svc.AuditEvents(ctx, 100, "", &squatted.ID)
 	if err != nil || len(events.Events) == 0 || events.Events[0].Type != auth.EventAccountDeleted {
 		t.Errorf("the expired account's last event = %+v, %v, want %s", events, err, auth.EventAccountDeleted)
 	}
 	h.Register(t, "ada@example.com", authtest.NextPhone()) // the email is free
 }
 
-// TestExpireUnconfirmedOff: with a negative TTL new accounts never expire.
+// TestExpireUnconfirmedOff: with a negative TTL nothing expires, neither
+// accounts registered meanwhile nor those registered while it was on.
 func TestExpireUnconfirmedOff(t *testing.T) {
-	h := authtest.New(t, authtest.Options{UnconfirmedTTL: -1})
-	u := h.Register(t, "ada@example.com", authtest.NextPhone())
+	h := authtest.New(t, authtest.Options{})
+	before := h.Register(t, "ada@example.com", authtest.NextPhone())
+	h.Svc = h.Service(t, h.Store, authtest.Options{UnconfirmedTTL: -1})
+	after := h.Register(t, "bob@example.com", authtest.NextPhone())
 	h.Clock.Advance(365 * 24 * time.Hour)
 	if n, err := h.Svc.ExpireUnconfirmed(context.Background()); err != nil || n != 0 {
 		t.Fatalf("ExpireUnconfirmed() with the TTL off = %d, %v, want 0", n, err)
 	}
-	if _, err := h.Store.UserByID(context.Background(), u.ID); err != nil {
-		t.Errorf("UserByID() = %v", err)
+	for _, u := range []*auth.User{before, after} {
+		if _, err := h.Store.UserByID(context.Background(), u.ID); err != nil {
+			t.Errorf("UserByID(%s) = %v", u.Email, err)
+		}
 	}
 }

@@ -237,7 +237,7 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, qu
 
 // AuditEvents is the resolver for the auditEvents field.
 func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *string, userID *string) (*SecurityEventConnection, error) {
-	p, err := r.auth.AuditEvents(ctx, deref(first, 50), deref(after, ""), deref(userID, ""))
+	p, err := r.auth.AuditEvents(ctx, deref(first, 50), deref(after, ""), userID)
 	if err != nil {
 		return nil, err
 	}
