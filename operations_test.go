@@ -117,6 +117,10 @@ func TestAdmin(t *testing.T) {
 		if r := do(b, admin, setRolesOp, map[string]any{"id": bobID, "roles": []string{"ADMIN"}}); !r.Has(`"roles":["ADMIN"]`) {
 			t.Errorf("setUserRoles = %s", r.Body)
 		}
+		// A page of users carries each one's roles (read with the page).
+		if r := do(a, admin, usersOp, nil); strings.Count(r.Body, `"roles":["ADMIN"]`) != 2 || r.Code() != "" {
+			t.Errorf("users { roles } with two administrators = %s", r.Body)
+		}
 		adminCommand(t, b, "revoke", "root@example.com")
 		if r := do(a, admin, auditOp, nil); r.Code() != "FORBIDDEN" {
 			t.Errorf("auditEvents after the revocation, same token = %s, want FORBIDDEN", r.Body)

@@ -142,7 +142,8 @@ func (s *Service) RevokeUserSessions(ctx context.Context, admin *Principal, user
 // UserPage is one page of users.
 type UserPage struct {
 	Users       []*User
-	Cursors     []string // of each user, for after
+	Roles       [][]string // of each user, sorted, read with the page
+	Cursors     []string   // of each user, for after
 	HasNextPage bool
 	TotalCount  int
 }
@@ -172,9 +173,20 @@ func (s *Service) ListUsers(ctx context.Context, first int, after, query string)
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	p := &UserPage{HasNextPage: len(list) > first, TotalCount: total}
-	for _, u := range list[:min(first, len(list))] {
+	more := len(list) > first
+	list = list[:min(first, len(list))]
+	ids := make([]string, len(list))
+	for i, u := range list {
+		ids[i] = u.ID
+	}
+	roles, err := s.store.RolesOf(ctx, ids) // one read for the page, not one per user
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p := &UserPage{HasNextPage: more, TotalCount: total}
+	for _, u := range list {
 		p.Users = append(p.Users, userOf(u))
+		p.Roles = append(p.Roles, append([]string{}, roles[u.ID]...))
 		p.Cursors = append(p.Cursors, encodeCursor(store.Cursor{At: u.CreatedAt, ID: u.ID}))
 	}
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -13,6 +14,7 @@ import (
 	"github.com/twostep/twostep/auth"
 	"github.com/twostep/twostep/auth/authtest"
 	"github.com/twostep/twostep/store"
+	"github.com/twostep/twostep/store/memstore"
 )
 
 func eventsOf(t *testing.T, h *authtest.Env, p *auth.Principal) []auth.EventInfo {
@@ -164,16 +166,36 @@ func TestRoles(t *testing.T) {
 	}
 }
 
+// rolesReads counts the store's reads of one user's roles.
+type rolesReads struct {
+	store.Store
+	n atomic.Int64
+}
+
+func (s *rolesReads) UserRoles(ctx context.Context, id string) ([]string, error) {
+	s.n.Add(1)
+	return s.Store.UserRoles(ctx, id)
+}
+
 func TestListUsersPages(t *testing.T) {
-	h := authtest.New(t, authtest.Options{})
+	st := &rolesReads{Store: memstore.New()}
+	h := authtest.New(t, authtest.Options{Store: st})
 	ctx := context.Background()
 	for _, email := range []string{"a1@example.com", "a2@example.com", "b1@example.com"} {
 		h.Register(t, email, authtest.NextPhone())
 		h.Clock.Advance(time.Second)
 	}
+	a2, _ := st.UserByEmail(ctx, "a2@example.com")
+	if err := st.SetUserRoles(ctx, a2.ID, []string{store.RoleAdmin}, h.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
 	p, err := h.Svc.ListUsers(ctx, 2, "", "A")
 	if err != nil || len(p.Users) != 2 || p.HasNextPage || p.TotalCount != 2 || p.Users[0].Email != "a1@example.com" {
 		t.Fatalf("ListUsers(first 2, query A) = %+v, %v", p, err)
+	}
+	// The page's roles come with it, in one read, not one per user.
+	if len(p.Roles) != 2 || len(p.Roles[0]) != 0 || !slices.Equal(p.Roles[1], []string{store.RoleAdmin}) || st.n.Load() != 0 {
+		t.Errorf("ListUsers() roles = %v after %d reads of one user's roles, want [] and [ADMIN] after none", p.Roles, st.n.Load())
 	}
 	p, err = h.Svc.ListUsers(ctx, 2, "", "")
 	if err != nil || len(p.Users) != 2 || !p.HasNextPage || p.TotalCount != 3 {

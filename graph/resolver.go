@@ -28,6 +28,16 @@ func userModel(u *auth.User) *User {
 	}
 }
 
+// roleModels maps roles to the schema's, never nil (nil on a User means
+// "not read yet").
+func roleModels(roles []string) []Role {
+	out := make([]Role, len(roles))
+	for i, role := range roles {
+		out[i] = Role(role)
+	}
+	return out
+}
+
 func authPayload(res *auth.AuthResult) *AuthPayload {
 	return &AuthPayload{
 		AccessToken:      res.AccessToken,

@@ -227,7 +227,9 @@ func (r *queryResolver) Users(ctx context.Context, first *int, after *string, qu
 	c := &UserConnection{Edges: make([]*UserEdge, len(p.Users)), TotalCount: p.TotalCount,
 		PageInfo: &PageInfo{HasNextPage: p.HasNextPage}}
 	for i, u := range p.Users {
-		c.Edges[i] = &UserEdge{Cursor: p.Cursors[i], Node: userModel(u)}
+		node := userModel(u)
+		node.Roles = roleModels(p.Roles[i]) // read with the page: Roles needs no read per user
+		c.Edges[i] = &UserEdge{Cursor: p.Cursors[i], Node: node}
 	}
 	if n := len(p.Cursors); n > 0 {
 		c.PageInfo.EndCursor = &p.Cursors[n-1]
@@ -246,15 +248,14 @@ func (r *queryResolver) AuditEvents(ctx context.Context, first *int, after *stri
 
 // Roles is the resolver for the roles field.
 func (r *userResolver) Roles(ctx context.Context, obj *User) ([]Role, error) {
+	if obj.Roles != nil { // read already, with a list of users
+		return obj.Roles, nil
+	}
 	roles, err := r.auth.UserRoles(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Role, len(roles))
-	for i, role := range roles {
-		out[i] = Role(role)
-	}
-	return out, nil
+	return roleModels(roles), nil
 }
 
 // Mutation returns MutationResolver implementation.

@@ -187,6 +187,9 @@ type Roles interface {
 	// UserRoles returns the roles of userID, sorted; none is an empty
 	// list, also for an unknown user.
 	UserRoles(ctx context.Context, userID string) ([]string, error)
+	// RolesOf returns the roles of each of userIDs (at most 100) that has
+	// any, sorted, in one read: a list of users needs no read per user.
+	RolesOf(ctx context.Context, userIDs []string) (map[string][]string, error)
 	// SetUserRoles replaces the roles of userID, or returns ErrNotFound.
 	SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error
 	// ListUsers returns up to limit users after the cursor (by creation,

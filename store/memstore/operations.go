@@ -18,6 +18,21 @@ func (db *DB) UserRoles(ctx context.Context, userID string) ([]string, error) {
 	return append([]string{}, db.roles[userID]...), nil
 }
 
+// RolesOf returns the roles of each of userIDs that has any.
+func (db *DB) RolesOf(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	if err := db.lock(ctx, "roles of"); err != nil {
+		return nil, err
+	}
+	defer db.mu.Unlock()
+	out := map[string][]string{}
+	for _, id := range userIDs {
+		if r := db.roles[id]; len(r) > 0 {
+			out[id] = append([]string{}, r...)
+		}
+	}
+	return out, nil
+}
+
 // SetUserRoles replaces the roles of userID.
 func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error {
 	if err := db.lock(ctx, "set user roles"); err != nil {

@@ -34,6 +34,38 @@ func (db *DB) UserRoles(ctx context.Context, userID string) ([]string, error) {
 	return roles, nil
 }
 
+// RolesOf returns the roles of each of userIDs that has any, in one query.
+func (db *DB) RolesOf(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	ctx, cancel := db.op(ctx)
+	defer cancel()
+	marks := make([]string, len(userIDs))
+	args := make([]any, len(userIDs))
+	for i, id := range userIDs {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN (`+strings.Join(marks, ", ")+`)
+		ORDER BY user_id, role`, args...)
+	if err != nil {
+		return nil, db.wrap("roles of", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, role string
+		if err := rows.Scan(&id, &role); err != nil {
+			return nil, db.wrap("roles of", err)
+		}
+		out[id] = append(out[id], role)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, db.wrap("roles of", err)
+	}
+	return out, nil
+}
+
 // SetUserRoles replaces the roles of userID in one transaction.
 func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error {
 	ctx, cancel := db.op(ctx)

@@ -29,6 +29,18 @@ func testUserRoles(t *testing.T, s store.Store) {
 	if roles, _ := s.UserRoles(ctx, u.ID); len(roles) != 0 {
 		t.Errorf("UserRoles() after clearing = %v", roles)
 	}
+	// Many at once: those with roles, sorted; the others absent.
+	admin, plain := newUser(t, s), newUser(t, s)
+	if err := s.SetUserRoles(ctx, admin.ID, []string{"AUDITOR", store.RoleAdmin}, t0()); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.RolesOf(ctx, []string{admin.ID, plain.ID, "missing"})
+	if err != nil || len(got) != 1 || !slices.Equal(got[admin.ID], []string{"ADMIN", "AUDITOR"}) {
+		t.Errorf("RolesOf() = %v, %v, want only %s with ADMIN, AUDITOR", got, err, admin.ID)
+	}
+	if got, err := s.RolesOf(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("RolesOf(none) = %v, %v", got, err)
+	}
 	if err := s.SetUserRoles(ctx, "missing", []string{store.RoleAdmin}, t0()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("SetUserRoles(missing) = %v, want %v", err, store.ErrNotFound)
 	}
