@@ -96,7 +96,7 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql
 func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext) verdict {
 	w := walker{fragments: oc.Doc.Fragments}
 	set := oc.Operation.SelectionSet
-	v := verdict{fields: w.rootFields(set, nil), lists: w.lists(set, nil)}
+	v := verdict{fields: w.rootFields(set, nil), lists: w.lists(set)}
 	switch {
 	case w.depth(set, 1) > g.depthLimit:
 		v.msg, v.code = "The operation is nested too deeply.", errGuardCode

@@ -24,26 +24,6 @@ const DefaultRowLimit = 3 * auth.MaxPage
 // page.
 var listFields = map[string]bool{"securityEvents": true, "auditEvents": true, "users": true, "sessions": true}
 
-// lists appends the root fields of set that read lists, each alias and
-// repeat on its own, whatever fragment they hide behind.
-func (w walker) lists(set ast.SelectionSet, out []*ast.Field) []*ast.Field {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if listFields[s.Name] {
-				out = append(out, s)
-			}
-		case *ast.InlineFragment:
-			out = w.lists(s.SelectionSet, out)
-		case *ast.FragmentSpread:
-			if f := w.fragments.ForName(s.Name); f != nil {
-				out = w.lists(f.SelectionSet, out)
-			}
-		}
-	}
-	return out
-}
-
 // checkRows refuses an operation whose lists may hold more than limit rows
 // with these variables. It runs for every request of an operation that
 // reads lists (first may be a variable); the others skip it.

@@ -35,66 +35,61 @@ func (w walker) depth(set ast.SelectionSet, level int) int {
 	return deepest
 }
 
-// countSensitive counts the root fields that are sensitive mutations,
-// whatever alias or fragment they hide behind.
-func (w walker) countSensitive(set ast.SelectionSet) int {
-	n := 0
+// eachRoot calls visit with every root field of set, whatever alias,
+// inline fragment or fragment spread it hides behind, in order (a field
+// spread twice is visited twice).
+func (w walker) eachRoot(set ast.SelectionSet, visit func(*ast.Field)) {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			if sensitiveFields[s.Name] {
-				n++
-			}
+			visit(s)
 		case *ast.InlineFragment:
-			n += w.countSensitive(s.SelectionSet)
+			w.eachRoot(s.SelectionSet, visit)
 		case *ast.FragmentSpread:
 			if f := w.fragments.ForName(s.Name); f != nil {
-				n += w.countSensitive(f.SelectionSet)
+				w.eachRoot(f.SelectionSet, visit)
 			}
 		}
 	}
+}
+
+// countSensitive counts the root fields that are sensitive mutations.
+func (w walker) countSensitive(set ast.SelectionSet) int {
+	n := 0
+	w.eachRoot(set, func(f *ast.Field) {
+		if sensitiveFields[f.Name] {
+			n++
+		}
+	})
 	return n
 }
 
-// introspects reports whether a root field is __schema or __type, whatever
-// alias or fragment it hides behind.
+// introspects reports whether a root field is __schema or __type.
 func (w walker) introspects(set ast.SelectionSet) bool {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Name == "__schema" || s.Name == "__type" {
-				return true
-			}
-		case *ast.InlineFragment:
-			if w.introspects(s.SelectionSet) {
-				return true
-			}
-		case *ast.FragmentSpread:
-			if f := w.fragments.ForName(s.Name); f != nil && w.introspects(f.SelectionSet) {
-				return true
-			}
-		}
-	}
-	return false
+	found := false
+	w.eachRoot(set, func(f *ast.Field) { found = found || f.Name == "__schema" || f.Name == "__type" })
+	return found
 }
 
 // rootFields appends to fields the names of the root fields of set that
-// are not in it yet, in order, whatever alias or fragment they hide
-// behind.
+// are not in it yet, in order.
 func (w walker) rootFields(set ast.SelectionSet, fields []string) []string {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if !slices.Contains(fields, s.Name) {
-				fields = append(fields, s.Name)
-			}
-		case *ast.InlineFragment:
-			fields = w.rootFields(s.SelectionSet, fields)
-		case *ast.FragmentSpread:
-			if f := w.fragments.ForName(s.Name); f != nil {
-				fields = w.rootFields(f.SelectionSet, fields)
-			}
+	w.eachRoot(set, func(f *ast.Field) {
+		if !slices.Contains(fields, f.Name) {
+			fields = append(fields, f.Name)
 		}
-	}
+	})
 	return fields
+}
+
+// lists returns the root fields of set that read lists (listFields), each
+// alias and repeat on its own.
+func (w walker) lists(set ast.SelectionSet) []*ast.Field {
+	var out []*ast.Field
+	w.eachRoot(set, func(f *ast.Field) {
+		if listFields[f.Name] {
+			out = append(out, f)
+		}
+	})
+	return out
 }

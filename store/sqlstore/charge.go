@@ -2,8 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/twostep/twostep/store"
@@ -30,17 +28,15 @@ func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time)
 		}
 	}
 	keys := make([]any, len(budgets))
-	marks := make([]string, len(budgets))
 	for i, b := range budgets {
 		keys[i] = b.Key
-		marks[i] = "$" + strconv.Itoa(i+1)
 	}
 	type state struct {
 		count   int
 		resetAt int64
 	}
 	current := make(map[string]state, len(budgets))
-	rows, err := tx.QueryContext(ctx, `SELECT key, count, reset_at FROM counters WHERE key IN (`+strings.Join(marks, ", ")+`)`, keys...)
+	rows, err := tx.QueryContext(ctx, `SELECT key, count, reset_at FROM counters WHERE key IN `+placeholders(1, len(keys)), keys...)
 	if err != nil {
 		return 0, time.Time{}, db.wrap("charge", err)
 	}

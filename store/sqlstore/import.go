@@ -192,18 +192,12 @@ type queries struct {
 // placeholders returns "($from, …, $from+n-1)", or "(?, …)" with n of
 // them.
 func (q queries) placeholders(from, n int) string {
-	var b strings.Builder
-	b.WriteByte('(')
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if q.anon {
-			b.WriteByte('?')
-		} else {
-			b.WriteString(placeholder(from + i))
-		}
+	if !q.anon {
+		return placeholders(from, n)
 	}
-	b.WriteByte(')')
-	return b.String()
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = "?"
+	}
+	return "(" + strings.Join(marks, ", ") + ")"
 }

@@ -42,12 +42,11 @@ func (db *DB) RolesOf(ctx context.Context, userIDs []string) (map[string][]strin
 	}
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	marks := make([]string, len(userIDs))
 	args := make([]any, len(userIDs))
 	for i, id := range userIDs {
-		marks[i], args[i] = "$"+strconv.Itoa(i+1), id
+		args[i] = id
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN (`+strings.Join(marks, ", ")+`)
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, role FROM user_roles WHERE user_id IN `+placeholders(1, len(args))+`
 		ORDER BY user_id, role`, args...)
 	if err != nil {
 		return nil, db.wrap("roles of", err)
@@ -119,6 +118,15 @@ func userFilter(q store.UserQuery, n int) (string, []any) {
 }
 
 func placeholder(n int) string { return "$" + strconv.Itoa(n) }
+
+// placeholders is "($from, …, $from+n-1)", for IN.
+func placeholders(from, n int) string {
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = placeholder(from + i)
+	}
+	return "(" + strings.Join(marks, ", ") + ")"
+}
 
 // ListUsers lists users after the cursor, by creation then id.
 func (db *DB) ListUsers(ctx context.Context, q store.UserQuery, after store.Cursor, limit int) ([]*store.User, error) {
