@@ -15,7 +15,7 @@ func newPrincipalContext(ctx context.Context, p *auth.Principal) context.Context
 
 // principal returns who the @auth directive authenticated. Fields without
 // @auth never reach it, so a missing value is a wiring bug: it panics, and
-// the edge answers INTERNAL_SERVER_ERROR.
+// the recover func answers INTERNAL_SERVER_ERROR.
 func principal(ctx context.Context) *auth.Principal {
 	p, ok := ctx.Value(principalKey{}).(*auth.Principal)
 	if !ok {

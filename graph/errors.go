@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"runtime/debug"
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,11 +22,6 @@ import (
 func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		path := graphql.GetPath(ctx)
-		var ie *inputError
-		if errors.As(err, &ie) {
-			return &gqlerror.Error{Message: ie.message, Path: path,
-				Extensions: map[string]any{"code": string(auth.CodeBadUserInput), "field": ie.field}}
-		}
 		var ae *auth.Error
 		if errors.As(err, &ae) {
 			ext := map[string]any{"code": string(ae.Code)}
@@ -71,6 +67,17 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			Path:       path,
 			Extensions: map[string]any{"code": string(auth.CodeInternal), "requestId": httpedge.FromContext(ctx).ID},
 		}
+	}
+}
+
+// errPanic is what a recovered panic becomes; the presenter turns it into
+// INTERNAL_SERVER_ERROR.
+var errPanic = errors.New("graph: panic in resolver")
+
+func recoverFunc(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic", "panic", p, "stack", string(debug.Stack()))
+		return errPanic
 	}
 }
 

@@ -1938,7 +1938,7 @@ func (ec *executionContext) _AuthPayload_accessToken(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -1961,7 +1961,7 @@ func (ec *executionContext) _AuthPayload_tokenType(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -1984,7 +1984,7 @@ func (ec *executionContext) _AuthPayload_expiresIn(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2007,7 +2007,7 @@ func (ec *executionContext) _AuthPayload_refreshToken(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2030,7 +2030,7 @@ func (ec *executionContext) _AuthPayload_refreshExpiresAt(ctx context.Context, f
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2053,7 +2053,7 @@ func (ec *executionContext) _AuthPayload_user(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2085,7 +2085,7 @@ func (ec *executionContext) _ChangePasswordPayload_user(ctx context.Context, fie
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2117,7 +2117,7 @@ func (ec *executionContext) _ConfirmPhoneChangePayload_user(ctx context.Context,
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2149,7 +2149,7 @@ func (ec *executionContext) _DeleteAccountPayload_ok(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2172,7 +2172,7 @@ func (ec *executionContext) _LoginPayload_mfaToken(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2195,7 +2195,7 @@ func (ec *executionContext) _LoginPayload_channel(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v OtpChannel) graphql.Marshaler {
 			return ec.marshalNOtpChannel2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐOtpChannel(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2218,7 +2218,7 @@ func (ec *executionContext) _LoginPayload_sentTo(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2241,7 +2241,7 @@ func (ec *executionContext) _LoginPayload_expiresAt(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2264,7 +2264,7 @@ func (ec *executionContext) _LoginPayload_resendAfter(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2287,7 +2287,7 @@ func (ec *executionContext) _LogoutPayload_revokedSessions(ctx context.Context, 
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2311,7 +2311,7 @@ func (ec *executionContext) _Mutation_register(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *RegisterPayload) graphql.Marshaler {
 			return ec.marshalNRegisterPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRegisterPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2325,6 +2325,12 @@ func (ec *executionContext) fieldContext_Mutation_register(ctx context.Context, 
 			return ec.childFields_RegisterPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_register_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2349,7 +2355,7 @@ func (ec *executionContext) _Mutation_login(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v *LoginPayload) graphql.Marshaler {
 			return ec.marshalNLoginPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLoginPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2363,6 +2369,12 @@ func (ec *executionContext) fieldContext_Mutation_login(ctx context.Context, fie
 			return ec.childFields_LoginPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_login_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2387,7 +2399,7 @@ func (ec *executionContext) _Mutation_verifyOtp(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
 			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐAuthPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2401,6 +2413,12 @@ func (ec *executionContext) fieldContext_Mutation_verifyOtp(ctx context.Context,
 			return ec.childFields_AuthPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_verifyOtp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2425,7 +2443,7 @@ func (ec *executionContext) _Mutation_refreshSession(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *AuthPayload) graphql.Marshaler {
 			return ec.marshalNAuthPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐAuthPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2439,6 +2457,12 @@ func (ec *executionContext) fieldContext_Mutation_refreshSession(ctx context.Con
 			return ec.childFields_AuthPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_refreshSession_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2476,7 +2500,7 @@ func (ec *executionContext) _Mutation_logout(ctx context.Context, field graphql.
 		func(ctx context.Context, selections ast.SelectionSet, v *LogoutPayload) graphql.Marshaler {
 			return ec.marshalNLogoutPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLogoutPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2490,6 +2514,12 @@ func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, fi
 			return ec.childFields_LogoutPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_logout_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2527,7 +2557,7 @@ func (ec *executionContext) _Mutation_revokeSession(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v *LogoutPayload) graphql.Marshaler {
 			return ec.marshalNLogoutPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLogoutPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2541,6 +2571,12 @@ func (ec *executionContext) fieldContext_Mutation_revokeSession(ctx context.Cont
 			return ec.childFields_LogoutPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeSession_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2565,7 +2601,7 @@ func (ec *executionContext) _Mutation_resendOtp(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *LoginPayload) graphql.Marshaler {
 			return ec.marshalNLoginPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLoginPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2579,6 +2615,12 @@ func (ec *executionContext) fieldContext_Mutation_resendOtp(ctx context.Context,
 			return ec.childFields_LoginPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resendOtp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2603,7 +2645,7 @@ func (ec *executionContext) _Mutation_requestPasswordReset(ctx context.Context, 
 		func(ctx context.Context, selections ast.SelectionSet, v *PasswordResetPayload) graphql.Marshaler {
 			return ec.marshalNPasswordResetPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐPasswordResetPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2617,6 +2659,12 @@ func (ec *executionContext) fieldContext_Mutation_requestPasswordReset(ctx conte
 			return ec.childFields_PasswordResetPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_requestPasswordReset_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2641,7 +2689,7 @@ func (ec *executionContext) _Mutation_resetPassword(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v *ResetPasswordPayload) graphql.Marshaler {
 			return ec.marshalNResetPasswordPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐResetPasswordPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2655,6 +2703,12 @@ func (ec *executionContext) fieldContext_Mutation_resetPassword(ctx context.Cont
 			return ec.childFields_ResetPasswordPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_resetPassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2692,7 +2746,7 @@ func (ec *executionContext) _Mutation_changePassword(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *ChangePasswordPayload) graphql.Marshaler {
 			return ec.marshalNChangePasswordPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐChangePasswordPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2706,6 +2760,12 @@ func (ec *executionContext) fieldContext_Mutation_changePassword(ctx context.Con
 			return ec.childFields_ChangePasswordPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2743,7 +2803,7 @@ func (ec *executionContext) _Mutation_startPhoneChange(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *PhoneChangePayload) graphql.Marshaler {
 			return ec.marshalNPhoneChangePayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐPhoneChangePayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2757,6 +2817,12 @@ func (ec *executionContext) fieldContext_Mutation_startPhoneChange(ctx context.C
 			return ec.childFields_PhoneChangePayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_startPhoneChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2794,7 +2860,7 @@ func (ec *executionContext) _Mutation_confirmPhoneChange(ctx context.Context, fi
 		func(ctx context.Context, selections ast.SelectionSet, v *ConfirmPhoneChangePayload) graphql.Marshaler {
 			return ec.marshalNConfirmPhoneChangePayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐConfirmPhoneChangePayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2808,6 +2874,12 @@ func (ec *executionContext) fieldContext_Mutation_confirmPhoneChange(ctx context
 			return ec.childFields_ConfirmPhoneChangePayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_confirmPhoneChange_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2845,7 +2917,7 @@ func (ec *executionContext) _Mutation_deleteAccount(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v *DeleteAccountPayload) graphql.Marshaler {
 			return ec.marshalNDeleteAccountPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteAccountPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2859,6 +2931,12 @@ func (ec *executionContext) fieldContext_Mutation_deleteAccount(ctx context.Cont
 			return ec.childFields_DeleteAccountPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteAccount_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2901,7 +2979,7 @@ func (ec *executionContext) _Mutation_setUserRoles(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2915,6 +2993,12 @@ func (ec *executionContext) fieldContext_Mutation_setUserRoles(ctx context.Conte
 			return ec.childFields_User(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_setUserRoles_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -2957,7 +3041,7 @@ func (ec *executionContext) _Mutation_revokeUserSessions(ctx context.Context, fi
 		func(ctx context.Context, selections ast.SelectionSet, v *LogoutPayload) graphql.Marshaler {
 			return ec.marshalNLogoutPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐLogoutPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -2971,6 +3055,12 @@ func (ec *executionContext) fieldContext_Mutation_revokeUserSessions(ctx context
 			return ec.childFields_LogoutPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_revokeUserSessions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3013,7 +3103,7 @@ func (ec *executionContext) _Mutation_deleteUser(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v *DeleteAccountPayload) graphql.Marshaler {
 			return ec.marshalNDeleteAccountPayload2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐDeleteAccountPayload(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3027,6 +3117,12 @@ func (ec *executionContext) fieldContext_Mutation_deleteUser(ctx context.Context
 			return ec.childFields_DeleteAccountPayload(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_deleteUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3050,7 +3146,7 @@ func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3073,7 +3169,7 @@ func (ec *executionContext) _PageInfo_endCursor(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3096,7 +3192,7 @@ func (ec *executionContext) _PasswordResetPayload_resetToken(ctx context.Context
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3119,7 +3215,7 @@ func (ec *executionContext) _PasswordResetPayload_expiresAt(ctx context.Context,
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3142,7 +3238,7 @@ func (ec *executionContext) _PhoneChangePayload_changeToken(ctx context.Context,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3165,7 +3261,7 @@ func (ec *executionContext) _PhoneChangePayload_sentTo(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3188,7 +3284,7 @@ func (ec *executionContext) _PhoneChangePayload_expiresAt(ctx context.Context, f
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3224,7 +3320,7 @@ func (ec *executionContext) _Query_me(ctx context.Context, field graphql.Collect
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3269,7 +3365,7 @@ func (ec *executionContext) _Query_sessions(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v []*Session) graphql.Marshaler {
 			return ec.marshalNSession2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSessionᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3315,7 +3411,7 @@ func (ec *executionContext) _Query_securityEvents(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *SecurityEventConnection) graphql.Marshaler {
 			return ec.marshalNSecurityEventConnection2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEventConnection(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3329,6 +3425,12 @@ func (ec *executionContext) fieldContext_Query_securityEvents(ctx context.Contex
 			return ec.childFields_SecurityEventConnection(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_securityEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3371,7 +3473,7 @@ func (ec *executionContext) _Query_users(ctx context.Context, field graphql.Coll
 		func(ctx context.Context, selections ast.SelectionSet, v *UserConnection) graphql.Marshaler {
 			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUserConnection(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3385,6 +3487,12 @@ func (ec *executionContext) fieldContext_Query_users(ctx context.Context, field 
 			return ec.childFields_UserConnection(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3427,7 +3535,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *SecurityEventConnection) graphql.Marshaler {
 			return ec.marshalNSecurityEventConnection2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEventConnection(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3441,6 +3549,12 @@ func (ec *executionContext) fieldContext_Query_auditEvents(ctx context.Context, 
 			return ec.childFields_SecurityEventConnection(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_auditEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3465,7 +3579,7 @@ func (ec *executionContext) _Query___type(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3479,6 +3593,12 @@ func (ec *executionContext) fieldContext_Query___type(ctx context.Context, field
 			return ec.childFields___Type(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query___type_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -3502,7 +3622,7 @@ func (ec *executionContext) _Query___schema(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Schema) graphql.Marshaler {
 			return ec.marshalN__Schema2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐSchema(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3534,7 +3654,7 @@ func (ec *executionContext) _RegisterPayload_user(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3566,7 +3686,7 @@ func (ec *executionContext) _ResetPasswordPayload_ok(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3589,7 +3709,7 @@ func (ec *executionContext) _SecurityEvent_id(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3612,7 +3732,7 @@ func (ec *executionContext) _SecurityEvent_at(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3635,7 +3755,7 @@ func (ec *executionContext) _SecurityEvent_type(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3658,7 +3778,7 @@ func (ec *executionContext) _SecurityEvent_userId(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOID2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3681,7 +3801,7 @@ func (ec *executionContext) _SecurityEvent_ipAddress(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3704,7 +3824,7 @@ func (ec *executionContext) _SecurityEvent_userAgent(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3727,7 +3847,7 @@ func (ec *executionContext) _SecurityEvent_detail(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3750,7 +3870,7 @@ func (ec *executionContext) _SecurityEventConnection_edges(ctx context.Context, 
 		func(ctx context.Context, selections ast.SelectionSet, v []*SecurityEventEdge) graphql.Marshaler {
 			return ec.marshalNSecurityEventEdge2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEventEdgeᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3782,7 +3902,7 @@ func (ec *executionContext) _SecurityEventConnection_pageInfo(ctx context.Contex
 		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐPageInfo(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3814,7 +3934,7 @@ func (ec *executionContext) _SecurityEventEdge_cursor(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3837,7 +3957,7 @@ func (ec *executionContext) _SecurityEventEdge_node(ctx context.Context, field g
 		func(ctx context.Context, selections ast.SelectionSet, v *SecurityEvent) graphql.Marshaler {
 			return ec.marshalNSecurityEvent2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEvent(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3869,7 +3989,7 @@ func (ec *executionContext) _Session_id(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3892,7 +4012,7 @@ func (ec *executionContext) _Session_createdAt(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3915,7 +4035,7 @@ func (ec *executionContext) _Session_lastUsedAt(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3938,7 +4058,7 @@ func (ec *executionContext) _Session_expiresAt(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -3961,7 +4081,7 @@ func (ec *executionContext) _Session_userAgent(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -3984,7 +4104,7 @@ func (ec *executionContext) _Session_ipAddress(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4007,7 +4127,7 @@ func (ec *executionContext) _Session_current(ctx context.Context, field graphql.
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4030,7 +4150,7 @@ func (ec *executionContext) _User_id(ctx context.Context, field graphql.Collecte
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNID2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4053,7 +4173,7 @@ func (ec *executionContext) _User_email(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4076,7 +4196,7 @@ func (ec *executionContext) _User_phone(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4099,7 +4219,7 @@ func (ec *executionContext) _User_phoneVerified(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4122,7 +4242,7 @@ func (ec *executionContext) _User_createdAt(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
 			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4145,7 +4265,7 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 		func(ctx context.Context, selections ast.SelectionSet, v []Role) graphql.Marshaler {
 			return ec.marshalNRole2ᚕgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRoleᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4168,7 +4288,7 @@ func (ec *executionContext) _UserConnection_edges(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v []*UserEdge) graphql.Marshaler {
 			return ec.marshalNUserEdge2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUserEdgeᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4200,7 +4320,7 @@ func (ec *executionContext) _UserConnection_pageInfo(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *PageInfo) graphql.Marshaler {
 			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐPageInfo(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4232,7 +4352,7 @@ func (ec *executionContext) _UserConnection_totalCount(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
 			return ec.marshalNInt2int(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4255,7 +4375,7 @@ func (ec *executionContext) _UserEdge_cursor(ctx context.Context, field graphql.
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4278,7 +4398,7 @@ func (ec *executionContext) _UserEdge_node(ctx context.Context, field graphql.Co
 		func(ctx context.Context, selections ast.SelectionSet, v *User) graphql.Marshaler {
 			return ec.marshalNUser2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUser(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4310,7 +4430,7 @@ func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4333,7 +4453,7 @@ func (ec *executionContext) ___Directive_description(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4356,7 +4476,7 @@ func (ec *executionContext) ___Directive_isRepeatable(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4379,7 +4499,7 @@ func (ec *executionContext) ___Directive_locations(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
 			return ec.marshalN__DirectiveLocation2ᚕstringᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4403,7 +4523,7 @@ func (ec *executionContext) ___Directive_args(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4417,6 +4537,12 @@ func (ec *executionContext) fieldContext___Directive_args(ctx context.Context, f
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Directive_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -4440,7 +4566,7 @@ func (ec *executionContext) ___EnumValue_name(ctx context.Context, field graphql
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4463,7 +4589,7 @@ func (ec *executionContext) ___EnumValue_description(ctx context.Context, field 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4486,7 +4612,7 @@ func (ec *executionContext) ___EnumValue_isDeprecated(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4509,7 +4635,7 @@ func (ec *executionContext) ___EnumValue_deprecationReason(ctx context.Context, 
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4532,7 +4658,7 @@ func (ec *executionContext) ___Field_name(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4555,7 +4681,7 @@ func (ec *executionContext) ___Field_description(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4579,7 +4705,7 @@ func (ec *executionContext) ___Field_args(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4593,6 +4719,12 @@ func (ec *executionContext) fieldContext___Field_args(ctx context.Context, field
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Field_args_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -4616,7 +4748,7 @@ func (ec *executionContext) ___Field_type(ctx context.Context, field graphql.Col
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4648,7 +4780,7 @@ func (ec *executionContext) ___Field_isDeprecated(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4671,7 +4803,7 @@ func (ec *executionContext) ___Field_deprecationReason(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4694,7 +4826,7 @@ func (ec *executionContext) ___InputValue_name(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4717,7 +4849,7 @@ func (ec *executionContext) ___InputValue_description(ctx context.Context, field
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4740,7 +4872,7 @@ func (ec *executionContext) ___InputValue_type(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4772,7 +4904,7 @@ func (ec *executionContext) ___InputValue_defaultValue(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4795,7 +4927,7 @@ func (ec *executionContext) ___InputValue_isDeprecated(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalNBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4818,7 +4950,7 @@ func (ec *executionContext) ___InputValue_deprecationReason(ctx context.Context,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4841,7 +4973,7 @@ func (ec *executionContext) ___Schema_description(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4864,7 +4996,7 @@ func (ec *executionContext) ___Schema_types(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4896,7 +5028,7 @@ func (ec *executionContext) ___Schema_queryType(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalN__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -4928,7 +5060,7 @@ func (ec *executionContext) ___Schema_mutationType(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4960,7 +5092,7 @@ func (ec *executionContext) ___Schema_subscriptionType(ctx context.Context, fiel
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -4992,7 +5124,7 @@ func (ec *executionContext) ___Schema_directives(ctx context.Context, field grap
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
 			return ec.marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -5024,7 +5156,7 @@ func (ec *executionContext) ___Type_kind(ctx context.Context, field graphql.Coll
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalN__TypeKind2string(ctx, selections, v)
 		},
-		false,
+		true,
 		true,
 	)
 }
@@ -5047,7 +5179,7 @@ func (ec *executionContext) ___Type_name(ctx context.Context, field graphql.Coll
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5070,7 +5202,7 @@ func (ec *executionContext) ___Type_description(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5093,7 +5225,7 @@ func (ec *executionContext) ___Type_specifiedByURL(ctx context.Context, field gr
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
 			return ec.marshalOString2ᚖstring(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5117,7 +5249,7 @@ func (ec *executionContext) ___Type_fields(ctx context.Context, field graphql.Co
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Field) graphql.Marshaler {
 			return ec.marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐFieldᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5131,6 +5263,12 @@ func (ec *executionContext) fieldContext___Type_fields(ctx context.Context, fiel
 			return ec.childFields___Field(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_fields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -5154,7 +5292,7 @@ func (ec *executionContext) ___Type_interfaces(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5186,7 +5324,7 @@ func (ec *executionContext) ___Type_possibleTypes(ctx context.Context, field gra
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5219,7 +5357,7 @@ func (ec *executionContext) ___Type_enumValues(ctx context.Context, field graphq
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {
 			return ec.marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5233,6 +5371,12 @@ func (ec *executionContext) fieldContext___Type_enumValues(ctx context.Context, 
 			return ec.childFields___EnumValue(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_enumValues_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -5257,7 +5401,7 @@ func (ec *executionContext) ___Type_inputFields(ctx context.Context, field graph
 		func(ctx context.Context, selections ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
 			return ec.marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5271,6 +5415,12 @@ func (ec *executionContext) fieldContext___Type_inputFields(ctx context.Context,
 			return ec.childFields___InputValue(ctx, field)
 		},
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field___Type_inputFields_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
@@ -5294,7 +5444,7 @@ func (ec *executionContext) ___Type_ofType(ctx context.Context, field graphql.Co
 		func(ctx context.Context, selections ast.SelectionSet, v *introspection.Type) graphql.Marshaler {
 			return ec.marshalO__Type2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -5326,7 +5476,7 @@ func (ec *executionContext) ___Type_isOneOf(ctx context.Context, field graphql.C
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
 			return ec.marshalOBoolean2bool(ctx, selections, v)
 		},
-		false,
+		true,
 		false,
 	)
 }
@@ -6599,31 +6749,31 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			out.Values[i] = graphql.MarshalString("Query")
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_me(ctx, field)
 				})
 		case "sessions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_sessions(ctx, field)
 				})
 		case "securityEvents":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_securityEvents(ctx, field)
 				})
 		case "users":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_users(ctx, field)
 				})
 		case "auditEvents":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditEvents(ctx, field)
 				})
@@ -6964,7 +7114,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 		case "roles":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				false, true,
+				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._User_roles(ctx, field, obj)
 				})
@@ -7653,7 +7803,7 @@ func (ec *executionContext) unmarshalNRole2ᚕgithubᚗcomᚋtwostepᚋtwostep�
 }
 
 func (ec *executionContext) marshalNRole2ᚕgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []Role) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNRole2githubᚗcomᚋtwostepᚋtwostepᚋgraphᚐRole(ctx, sel, v[i])
@@ -7685,7 +7835,7 @@ func (ec *executionContext) marshalNSecurityEventConnection2ᚖgithubᚗcomᚋtw
 }
 
 func (ec *executionContext) marshalNSecurityEventEdge2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*SecurityEventEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSecurityEventEdge2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSecurityEventEdge(ctx, sel, v[i])
@@ -7709,7 +7859,7 @@ func (ec *executionContext) marshalNSecurityEventEdge2ᚖgithubᚗcomᚋtwostep�
 }
 
 func (ec *executionContext) marshalNSession2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*Session) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNSession2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐSession(ctx, sel, v[i])
@@ -7787,7 +7937,7 @@ func (ec *executionContext) marshalNUserConnection2ᚖgithubᚗcomᚋtwostepᚋt
 }
 
 func (ec *executionContext) marshalNUserEdge2ᚕᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUserEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*UserEdge) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalNUserEdge2ᚖgithubᚗcomᚋtwostepᚋtwostepᚋgraphᚐUserEdge(ctx, sel, v[i])
@@ -7820,7 +7970,7 @@ func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlge
 }
 
 func (ec *executionContext) marshalN__Directive2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirectiveᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Directive) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx, sel, v[i])
@@ -7864,7 +8014,7 @@ func (ec *executionContext) unmarshalN__DirectiveLocation2ᚕstringᚄ(ctx conte
 }
 
 func (ec *executionContext) marshalN__DirectiveLocation2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__DirectiveLocation2string(ctx, sel, v[i])
@@ -7892,7 +8042,7 @@ func (ec *executionContext) marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlg
 }
 
 func (ec *executionContext) marshalN__InputValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.InputValue) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -7920,7 +8070,7 @@ func (ec *executionContext) marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋg
 }
 
 func (ec *executionContext) marshalN__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐTypeᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.Type) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])
@@ -8077,7 +8227,7 @@ func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgq
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__EnumValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValue(ctx, sel, v[i])
@@ -8096,7 +8246,7 @@ func (ec *executionContext) marshalO__Field2ᚕgithubᚗcomᚋ99designsᚋgqlgen
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Field2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐField(ctx, sel, v[i])
@@ -8115,7 +8265,7 @@ func (ec *executionContext) marshalO__InputValue2ᚕgithubᚗcomᚋ99designsᚋg
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__InputValue2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐInputValue(ctx, sel, v[i])
@@ -8134,7 +8284,7 @@ func (ec *executionContext) marshalO__Type2ᚕgithubᚗcomᚋ99designsᚋgqlgen�
 	if v == nil {
 		return graphql.Null
 	}
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, true, func(ctx context.Context, i int) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
 		return ec.marshalN__Type2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐType(ctx, sel, v[i])

@@ -85,9 +85,10 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 	guard := newOperationGuard(cfg.DepthLimit, cfg.ComplexityLimit, cfg.RowLimit, cfg.Introspection)
 	exec.Use(guard)
-	// No recover func: resolvers are generated without panic handlers
-	// (gqlgen.yml: omit_panic_handler), so a panic reaches the edge's one
-	// recoverer, which logs it and answers a coded 500.
+	// gqlgen runs sibling fields on goroutines of their own, where the
+	// edge's recoverer cannot reach: a panic there is recovered here, logged
+	// with its stack, and answered INTERNAL_SERVER_ERROR.
+	exec.SetRecoverFunc(recoverFunc(log))
 	exec.SetErrorPresenter(errorPresenter(log))
 	return &server{exec: exec, guard: guard, observer: cfg.Observer, invalid: []string{InvalidField}}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/twostep/twostep/auth"
 )
 
 // Role is the schema's enum Role, written here rather than generated so
@@ -15,9 +17,6 @@ type Role string
 
 // RoleAdmin is the one role.
 const RoleAdmin Role = "ADMIN"
-
-// AllRole lists the roles.
-var AllRole = []Role{RoleAdmin}
 
 // IsValid reports whether e is a role.
 func (e Role) IsValid() bool { return e == RoleAdmin }
@@ -31,16 +30,10 @@ func (e *Role) UnmarshalGQL(v any) error {
 		*e = Role(str)
 	}
 	if !ok || !e.IsValid() {
-		return &inputError{field: "roles", message: "Roles must be among ADMIN."}
+		return &auth.Error{Code: auth.CodeBadUserInput, Field: "roles", Message: "Roles must be among ADMIN."}
 	}
 	return nil
 }
 
 // MarshalGQL writes a role.
 func (e Role) MarshalGQL(w io.Writer) { _, _ = fmt.Fprint(w, strconv.Quote(e.String())) }
-
-// inputError is an argument that the schema's types admit but a value of
-// ours does not: BAD_USER_INPUT (see errorPresenter).
-type inputError struct{ field, message string }
-
-func (e *inputError) Error() string { return "graph: " + e.field + ": " + e.message }
