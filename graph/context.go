@@ -3,11 +3,38 @@ package graph
 import (
 	"context"
 	"strings"
+	"sync"
 
 	"github.com/twostep/twostep/auth"
 )
 
 type principalKey struct{}
+
+// authOnce is an operation's authentication, done by the first @auth field
+// and shared by the others: a hundred aliases of me cost one token check
+// and one read of the session, not a hundred.
+type authOnce struct {
+	once sync.Once
+	p    *auth.Principal
+	err  error
+}
+
+type authOnceKey struct{}
+
+func withAuthOnce(ctx context.Context) context.Context {
+	return context.WithValue(ctx, authOnceKey{}, &authOnce{})
+}
+
+// authenticate runs svc.Authenticate once per operation (per call when ctx
+// carries no authOnce).
+func authenticate(ctx context.Context, svc *auth.Service, token string) (*auth.Principal, error) {
+	a, ok := ctx.Value(authOnceKey{}).(*authOnce)
+	if !ok {
+		return svc.Authenticate(ctx, token)
+	}
+	a.once.Do(func() { a.p, a.err = svc.Authenticate(ctx, token) })
+	return a.p, a.err
+}
 
 func newPrincipalContext(ctx context.Context, p *auth.Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)

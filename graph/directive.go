@@ -9,11 +9,13 @@ import (
 )
 
 // authDirective implements @auth: the field runs only for a valid access
-// token of a live session, and finds who it is for in the context.
+// token of a live session, and finds who it is for in the context. The
+// operation is authenticated once, by its first @auth field (authOnce):
+// the fields of one operation act for who it was when it began.
 func authDirective(svc *auth.Service) func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 	return func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 		token := bearerToken(graphql.GetOperationContext(ctx).Headers.Get("Authorization"))
-		p, err := svc.Authenticate(ctx, token)
+		p, err := authenticate(ctx, svc, token)
 		if err != nil {
 			return nil, err
 		}

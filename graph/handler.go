@@ -155,7 +155,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.observeOperation(oc, resp)
 		return
 	}
-	responses, ctx := s.exec.DispatchOperation(ctx, oc)
+	responses, ctx := s.exec.DispatchOperation(withAuthOnce(ctx), oc)
 	resp := responses(ctx)
 	writeResponse(w, resp)
 	s.observeOperation(oc, resp)
