@@ -165,6 +165,9 @@ func (s *Service) RunEvents(ctx context.Context) {
 // seenLimits remembers, per replica, which limit windows already have
 // their event, so a flood of refusals sends one event to the store, not
 // one per request; the store's dedup key makes it once across replicas.
+// maxSeenLimits bounds the windows a replica remembers.
+const maxSeenLimits = 10000
+
 type seenLimits struct {
 	mu   sync.Mutex
 	ends map[string]time.Time
@@ -173,14 +176,11 @@ type seenLimits struct {
 func (l *seenLimits) first(key string, end, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.ends == nil || len(l.ends) > 10000 {
-		old := l.ends
-		l.ends = map[string]time.Time{}
-		for k, e := range old {
-			if e.After(now) {
-				l.ends[k] = e
-			}
-		}
+	if l.ends == nil || len(l.ends) >= maxSeenLimits {
+		// Full (a flood of distinct keys): start over rather than prune
+		// on every call. Forgetting costs at most a repeated event, which
+		// the store's dedup key refuses anyway.
+		l.ends = make(map[string]time.Time)
 	}
 	if e, ok := l.ends[key]; ok && !e.Before(end.Add(-time.Second)) && e.After(now) {
 		return false

@@ -262,8 +262,8 @@ func (c *Client) fail(ctx context.Context, op, to string, err error, retryAfter 
 	switch {
 	case ve.Kind == auth.VerifyNotFound, errors.Is(err, context.Canceled):
 		level = slog.LevelInfo
-	case ve.Kind == auth.VerifyRateLimited:
-		level = slog.LevelWarn
+	case ve.Kind == auth.VerifyRateLimited, ve.Kind == auth.VerifyExhausted:
+		level = slog.LevelWarn // a person's limit (five wrong codes), not an outage
 	}
 	c.log.Log(ctx, level, "twilioverify: request failed",
 		"op", op, "to", input.MaskPhone(to), "kind", ve.Kind.String(), "twilio_code", ve.Code,

@@ -790,3 +790,22 @@ func TestObserve(t *testing.T) {
 		}
 	}
 }
+
+// TestFailureLogLevel: a person's limit (five wrong codes, too many sends)
+// is a warning; an outage or a refused credential is an error.
+func TestFailureLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		code int
+		want string
+	}{{60202, "level=WARN"}, {60203, "level=WARN"}, {20003, "level=ERROR"}} {
+		var logs strings.Builder
+		em, srv := newEmulator(t)
+		c := newClient(t, srv.URL, func(cfg *twilioverify.Config) { cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil)) })
+		start(t, c, em, phone)
+		em.Fail(phone, emulator.Failure{Code: tt.code})
+		_, _ = c.StartVerification(t.Context(), phone, auth.ChannelSMS)
+		if line := logs.String(); !strings.Contains(line, "request failed") || !strings.Contains(line, tt.want) {
+			t.Errorf("Twilio %d logged %q, want %s", tt.code, line, tt.want)
+		}
+	}
+}

@@ -173,7 +173,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	// A development server that prints every code must not answer the
 	// network unless asked to.
-	if !c.TwilioConfigured() && p.getenv("HOST") == "" {
+	if !c.TwilioConfigured() && c.Host == "" { // HOST unset, or only spaces
 		c.Host, c.HostDefaulted = "127.0.0.1", true
 	}
 

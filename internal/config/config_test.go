@@ -65,3 +65,15 @@ func TestDevelopmentLimits(t *testing.T) {
 		t.Errorf("LIMIT_PHONE_PER_HOUR=7 in development: %d", c.Limits.PhonePerHour)
 	}
 }
+
+// TestLoopbackWhilePrinting: a development server that prints codes
+// answers only this machine unless HOST is set, and a HOST of spaces is
+// not set.
+func TestLoopbackWhilePrinting(t *testing.T) {
+	for _, tt := range []struct{ host, want string }{{"", "127.0.0.1"}, {"  ", "127.0.0.1"}, {"0.0.0.0", "0.0.0.0"}} {
+		c, err := Load(func(k string) string { return map[string]string{"HOST": tt.host}[k] })
+		if err != nil || c.Host != tt.want || c.HostDefaulted != (tt.want == "127.0.0.1") {
+			t.Errorf("HOST=%q: Host %q (defaulted %v), %v; want %q", tt.host, c.Host, c.HostDefaulted, err, tt.want)
+		}
+	}
+}

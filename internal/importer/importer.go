@@ -110,7 +110,8 @@ func Import(ctx context.Context, r io.Reader, o Options) (Summary, error) {
 			break
 		}
 	}
-	return im.sum, im.flush(ctx)
+	err := im.flush(ctx) // before reading sum, which flush adds to
+	return im.sum, err
 }
 
 type importer struct {

@@ -60,17 +60,13 @@ func (db *DB) Charge(ctx context.Context, budgets []store.Budget, now time.Time)
 	}
 	var full int64 // the latest window end among the budgets this fills
 	for _, b := range budgets {
-		if _, err := tx.ExecContext(ctx, hitSQLite, b.Key, millis(now), millis(now.Add(b.Window))); err != nil {
+		var count int
+		var resetAt int64
+		if err := tx.QueryRowContext(ctx, hitSQLite, b.Key, millis(now), millis(now.Add(b.Window))).Scan(&count, &resetAt); err != nil {
 			return 0, time.Time{}, db.wrap("charge", err)
 		}
-		// What the hit made of the counter: the window goes on, or a new
-		// one starts.
-		st, ok := current[b.Key]
-		if !ok || st.resetAt <= millis(now) {
-			st = state{resetAt: millis(now.Add(b.Window))}
-		}
-		if st.count+1 >= b.Max {
-			full = max(full, st.resetAt)
+		if count >= b.Max {
+			full = max(full, resetAt)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -226,6 +226,12 @@ func testUserBySession(t *testing.T, s store.Store) {
 		t.Fatalf("UserBySession() = %v", err)
 	}
 	checkUser(t, got, u)
+	// Past its last moment though not idle (refreshed often enough).
+	old := sessionFor(u)
+	old.IdleExpiresAt, old.ExpiresAt = t0().Add(2*time.Hour), t0().Add(time.Minute)
+	if err := s.CreateSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name, user, session string
 		now                 time.Time
@@ -233,6 +239,7 @@ func testUserBySession(t *testing.T, s store.Store) {
 		{"another user's session", other.ID, ss.ID, now},
 		{"unknown session", u.ID, "missing", now},
 		{"idle", u.ID, ss.ID, t0().Add(time.Hour)},
+		{"past its maximum age", u.ID, old.ID, t0().Add(90 * time.Second)},
 	} {
 		if _, err := s.UserBySession(ctx, tt.user, tt.session, tt.now); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("UserBySession(%s) = %v, want %v", tt.name, err, store.ErrNotFound)
