@@ -151,7 +151,8 @@ func (s *Service) hit(ctx context.Context, name, key string, l Limit) error {
 	return nil
 }
 
-// limitIP applies the per-IP limit of action (register, login, verify).
+// limitIP applies the per-IP limit of action (register, login, verify,
+// refresh or reset).
 // Without a client IP (a caller that is not HTTP) there is nothing to count.
 func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 	if ip == "" {
@@ -169,6 +170,8 @@ func (s *Service) limitIP(ctx context.Context, action, ip string) error {
 		l = s.limits.RefreshPerIP
 	case "reset":
 		l = s.limits.ResetPerIP
+	default: // a limit misnamed here would be off: refuse to run instead
+		panic("auth: no per-IP limit for " + action)
 	}
 	if err := s.hit(ctx, action+"_per_ip", ipKey(action, ip), l); err != nil {
 		return err

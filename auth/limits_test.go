@@ -24,7 +24,10 @@ func TestDefaultLimits(t *testing.T) {
 		{"LoginPerIP", d.LoginPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
 		{"VerifyPerIP", d.VerifyPerIP, auth.Limit{Max: 60, Window: 15 * time.Minute}},
 		{"RefreshPerIP", d.RefreshPerIP, auth.Limit{Max: 300, Window: 15 * time.Minute}},
+		{"ResetPerIP", d.ResetPerIP, auth.Limit{Max: 20, Window: time.Hour}},
 		{"ResetPerEmail", d.ResetPerEmail, auth.Limit{Max: 10, Window: time.Hour}},
+		{"ResetSendsPerDay", d.ResetSendsPerDay, 3},
+		{"unconfirmed accounts' lifetime", auth.DefaultUnconfirmedTTL, 7 * 24 * time.Hour},
 		{"AccountFreeFailures", d.AccountFreeFailures, 10},
 		{"AccountMaxBlock", d.AccountMaxBlock, 15 * time.Minute},
 		{"AccountPerHour", d.AccountPerHour, 100},
@@ -314,6 +317,10 @@ func TestIPLimits(t *testing.T) {
 			if ae, ok := err.(*auth.Error); ok && ae.Code == auth.CodeMFATokenInvalid {
 				return nil
 			}
+			return err
+		}},
+		{"requestPasswordReset", limits(func(l *auth.Limits) { l.ResetPerIP = two }), func(h *authtest.Env, ip string, i int) error {
+			_, err := h.Svc.RequestPasswordReset(context.Background(), fmt.Sprintf("p%d@example.com", i), ip)
 			return err
 		}},
 	}
