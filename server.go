@@ -6,7 +6,7 @@
 //	twostep bench              compare me with a plain net/http handler over loopback
 //	twostep bench-scale        import 1k…1M users, then measure memory and me/login latency
 //	twostep keygen             print a fresh signing key (JWK) for JWT_SIGNING_KEYS
-//	twostep admin grant|revoke EMAIL   give or take the ADMIN role
+//	twostep admin grant|revoke|delete EMAIL   give or take the ADMIN role, or delete an account
 //	twostep import-users [FILE|-]      import accounts with bcrypt hashes from JSON Lines
 package main
 

@@ -3,10 +3,12 @@ package graph
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/99designs/gqlgen/complexity"
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -25,6 +27,10 @@ var sensitiveFields = map[string]bool{
 	"resendOtp": true, "requestPasswordReset": true, "resetPassword": true, "changePassword": true,
 	"startPhoneChange": true, "confirmPhoneChange": true, "deleteAccount": true,
 }
+
+// sensitiveMessage names them, so the refusal follows the map.
+var sensitiveMessage = "An operation may contain at most one sensitive mutation (" +
+	strings.Join(slices.Sorted(maps.Keys(sensitiveFields)), ", ") + "), once."
 
 // operationGuard refuses, before any resolver runs, operations that nest
 // deeper than depthLimit, cost more than complexityLimit, carry more than
@@ -88,9 +94,7 @@ func (g *operationGuard) MutateOperationContext(ctx context.Context, oc *graphql
 		}
 		return nil
 	}
-	err := &gqlerror.Error{Message: v.msg}
-	errcode.Set(err, v.code)
-	return err
+	return guardError(v.code, v.msg)
 }
 
 func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext) verdict {
@@ -101,7 +105,7 @@ func (g *operationGuard) judge(ctx context.Context, oc *graphql.OperationContext
 	case w.depth(set, 1) > g.depthLimit:
 		v.msg, v.code = "The operation is nested too deeply.", errGuardCode
 	case w.countSensitive(set) > 1:
-		v.msg, v.code = "An operation may contain at most one sensitive mutation (register, login, verifyOtp, refreshSession, resendOtp, requestPasswordReset, resetPassword, changePassword, startPhoneChange, confirmPhoneChange, deleteAccount), once.", errGuardCode
+		v.msg, v.code = sensitiveMessage, errGuardCode
 	case !g.introspection && w.introspects(set):
 		v.msg, v.code = "Introspection is disabled.", errGuardCode
 	default:
@@ -122,6 +126,7 @@ func (g *operationGuard) rootFields(oc *graphql.OperationContext) []string {
 	return walker{fragments: oc.Doc.Fragments}.rootFields(oc.Operation.SelectionSet, nil)
 }
 
-func guardError(msg string) *gqlerror.Error {
-	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": errGuardCode}}
+// guardError is a refusal of the guard's, with its code.
+func guardError(code, msg string) *gqlerror.Error {
+	return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": code}}
 }

@@ -122,12 +122,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST, OPTIONS")
 		w.WriteHeader(http.StatusOK)
 		return
-	default:
-		w.Header().Set("Allow", "GET, POST, OPTIONS")
-		httpedge.WriteError(w, http.StatusMethodNotAllowed, httpedge.CodeBadRequest, "Use POST, or GET for queries.")
-		s.observe(s.invalid, httpedge.CodeBadRequest)
-		return
-	}
+	} // other methods: the edge has answered 405 already
 	params.Headers = r.Header
 	graphQLResponse := wantsGraphQLResponse(r.Header.Get("Accept"))
 	if graphQLResponse {
@@ -139,7 +134,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := graphql.StartOperationTrace(r.Context())
 	oc, errs := s.exec.CreateOperationContext(ctx, &params)
 	if errs == nil && r.Method != http.MethodPost && oc.Operation.Operation != ast.Query {
-		errs = gqlerror.List{guardError("Only queries may be sent with GET; send mutations with POST.")}
+		errs = gqlerror.List{guardError(errGuardCode, "Only queries may be sent with GET; send mutations with POST.")}
 	}
 	if errs != nil {
 		status := http.StatusOK

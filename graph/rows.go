@@ -35,22 +35,25 @@ func checkRows(oc *graphql.OperationContext, lists []*ast.Field, limit int) *gql
 	if rows <= limit {
 		return nil
 	}
-	err := &gqlerror.Error{Message: fmt.Sprintf("The operation's lists may hold %d rows, more than the limit of %d (each list counts its first, at most %d; sessions counts %d).",
-		rows, limit, auth.MaxPage, auth.MaxPage)}
-	err.Extensions = map[string]any{"code": errComplexityCode}
-	return err
+	return guardError(errComplexityCode, fmt.Sprintf("The operation's lists may hold %d rows, more than the limit of %d (each list counts its first, at most %d; sessions counts %d).",
+		rows, limit, auth.MaxPage, auth.MaxPage))
 }
 
 // pageRows is how many rows list field f may read.
 func pageRows(f *ast.Field, vars map[string]any) int {
-	if f.Definition == nil || f.Definition.Arguments.ForName("first") == nil {
+	if f.Definition == nil {
 		return auth.MaxPage
 	}
-	v := f.ArgumentMap(vars)["first"]
-	if v == nil { // not given, or null: the resolver uses the schema's default
-		if d := f.Definition.Arguments.ForName("first").DefaultValue; d != nil {
-			v, _ = d.Value(nil)
-		}
+	def := f.Definition.Arguments.ForName("first")
+	if def == nil {
+		return auth.MaxPage
+	}
+	var v any
+	if a := f.Arguments.ForName("first"); a != nil {
+		v, _ = a.Value.Value(vars)
+	}
+	if v == nil && def.DefaultValue != nil { // not given, or null: the resolver uses the schema's default
+		v, _ = def.DefaultValue.Value(nil)
 	}
 	n, ok := intValue(v)
 	if !ok {

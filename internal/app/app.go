@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (_ *App, err error)
 	refreshSecret := cfg.RefreshSecret
 	// Kept across restarts only while codes are printed (no Twilio): the
 	// same condition as the relaxed limits, and never production.
-	if (cfg.SigningKeysGenerated || cfg.RefreshSecretGenerated) && !cfg.TwilioConfigured() && !cfg.Production {
+	if (cfg.SigningKeysGenerated || cfg.RefreshSecretGenerated) && cfg.PrintsCodes() {
 		devKeys, devRefresh, err := developmentSecrets(cfg, a.log)
 		if err != nil {
 			return nil, err
@@ -215,8 +215,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Logger returns the server's logger.
 func (a *App) Logger() *slog.Logger { return a.log }
 
-// Store returns the server's store, for subcommands and tests that look
-// past the API.
+// Store returns the server's store, for tests that look past the API.
 func (a *App) Store() store.Store { return a.db }
 
 // HashStats returns the bcrypt limiter's counts.

@@ -33,7 +33,7 @@ func newOTPVerifier(cfg *config.Config, log *slog.Logger, stdout io.Writer, now 
 		Observe:    observe,
 	}
 	stop := func() {}
-	if !cfg.TwilioConfigured() {
+	if cfg.PrintsCodes() {
 		var mu sync.Mutex
 		emu := emulator.New(emulator.Options{
 			Now:      now,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/twostep/twostep/auth"
+	"github.com/twostep/twostep/internal/httpedge"
 )
 
 // Config is the server's configuration, parsed once from the environment
@@ -98,6 +98,12 @@ const DefaultGCPercent = 300
 // emulator named by TWILIO_API_URL) rather than being printed.
 func (c *Config) TwilioConfigured() bool { return c.TwilioAccountSID != "" }
 
+// PrintsCodes reports whether codes are printed by the built-in emulator:
+// development without Twilio (production requires Twilio). Only then are
+// the send limits relaxed, the development secrets kept in a file, and the
+// listener on loopback by default.
+func (c *Config) PrintsCodes() bool { return !c.TwilioConfigured() }
+
 // EnvName is "production" or "development".
 func (c *Config) EnvName() string {
 	if c.Production {
@@ -173,7 +179,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	// A development server that prints every code must not answer the
 	// network unless asked to.
-	if !c.TwilioConfigured() && c.Host == "" { // HOST unset, or only spaces
+	if c.PrintsCodes() && c.Host == "" { // HOST unset, or only spaces
 		c.Host, c.HostDefaulted = "127.0.0.1", true
 	}
 
@@ -192,7 +198,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.CORSOrigins = p.list("CORS_ALLOWED_ORIGINS", devOrigins)
 	for _, o := range c.CORSOrigins {
-		if !isOrigin(o) {
+		if !httpedge.ValidOrigin(o) {
 			// rs/cors reads a * anywhere as a wildcard: "https://*" or
 			// "h*" would allow every origin.
 			p.fail("CORS_ALLOWED_ORIGINS", "must list origins such as https://app.example.com (scheme://host[:port], no path, no *), got %q", o)
@@ -247,7 +253,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.GCPercent = DefaultGCPercent
 	}
 
-	c.Limits = limits(&p, !c.Production && !c.TwilioConfigured())
+	c.Limits = limits(&p, c.PrintsCodes())
 	c.AuditRetention = p.duration("AUDIT_RETENTION", 90*24*time.Hour)
 	if c.AuditRetention < time.Hour {
 		p.fail("AUDIT_RETENTION", "must be at least 1h, got %s", c.AuditRetention)
@@ -358,13 +364,4 @@ func (p *parser) list(name string, def []string) []string {
 		}
 	}
 	return out
-}
-
-// isOrigin reports whether o is a browser origin as an Origin header
-// carries it: http or https, a host, an optional port, nothing else.
-func isOrigin(o string) bool {
-	u, err := url.Parse(o)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
-		!strings.Contains(o, "*") && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" &&
-		u.Scheme+"://"+u.Host == o
 }

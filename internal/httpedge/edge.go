@@ -7,8 +7,9 @@
 //     every log record made with the request's context (LogHandler);
 //   - one panic recoverer, which logs the stack and answers a coded 500;
 //   - one Content-Security-Policy (content-security-policy.txt, which the
-//     web client's build also puts into its index.html) and the other
-//     security headers;
+//     web client's build also puts into its index.html; a route may set a
+//     stricter one of its own, as GraphiQL does) and the other security
+//     headers;
 //   - CORS for the configured origins only;
 //   - request bodies: only application/json, at most MaxBodyBytes, read
 //     whole within BodyTimeout before any handler runs (Body), so a slow
@@ -51,7 +52,8 @@ const (
 	DefaultRequestTimeout = 15 * time.Second
 )
 
-// ContentSecurityPolicy is the policy of every response.
+// ContentSecurityPolicy is the policy every response starts with (a route
+// may replace it with a stricter one: GraphiQL's page).
 //
 //go:embed content-security-policy.txt
 var contentSecurityPolicy string
@@ -296,4 +298,15 @@ func NewServer(h http.Handler, requestTimeout time.Duration, log *slog.Logger) *
 func newRequestID() string {
 	// Unique, not secret: the runtime's per-thread generator is enough.
 	return strconv.FormatUint(rand.Uint64()|1<<63, 16)
+}
+
+// ValidOrigin reports whether o is a browser origin as an Origin header
+// carries it: http or https, a host, an optional port, nothing else. rs/cors
+// reads a * anywhere in an allowed origin as a wildcard ("https://*" allows
+// every origin), so Options.CORSOrigins must hold only valid origins.
+func ValidOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		!strings.Contains(o, "*") && u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" &&
+		u.Scheme+"://"+u.Host == o
 }

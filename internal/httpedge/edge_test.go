@@ -233,4 +233,18 @@ func TestEdgeNoCORSOrigins(t *testing.T) {
 	}
 }
 
+func TestValidOrigin(t *testing.T) {
+	for o, want := range map[string]bool{
+		"https://app.example": true, "http://localhost:5173": true, "http://[::1]:5173": true,
+		"*": false, "https://*": false, "h*": false, "https://*.app.example": false,
+		"https://app.example/": false, "https://app.example/path": false, "app.example": false,
+		"ftp://app.example": false, "https://user@app.example": false, "https://app.example?x=1": false,
+		"https://": false, "null": false,
+	} {
+		if got := httpedge.ValidOrigin(o); got != want {
+			t.Errorf("ValidOrigin(%q) = %v, want %v", o, got, want)
+		}
+	}
+}
+
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
