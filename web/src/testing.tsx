@@ -1,18 +1,16 @@
 // Test helpers: the real app (the SDK's client, the router, every page)
 // against a fake /graphql.
-import { createTokenStore, createTwostepClient, memoryStorage, type TokenStorage, type TokenStore, type User } from '@twostep/client';
-import { configure, fireEvent, render, screen } from '@testing-library/react';
-import { MemoryRouter } from 'react-router';
+import { createTokenStore, createTwostepClient, defaultStorageKey, memoryStorage, type TokenStorage, type TokenStore, type User } from '@twostep/client';
+import { act, configure, fireEvent, render, screen } from '@testing-library/react';
+import { MemoryRouter, useNavigate, type NavigateFunction } from 'react-router';
 import { App, Providers } from './App';
 
 // Two shared cores make the first renders slow; a timeout is a failure, so
 // give findBy/waitFor room rather than flake.
 configure({ asyncUtilTimeout: 5000 });
 
-export { memoryStorage };
-
-/** refreshKey is where the SDK keeps the refresh token (its default). */
-export const refreshKey = 'twostep.refresh';
+// defaultStorageKey is where the SDK keeps the refresh token.
+export { defaultStorageKey, memoryStorage };
 
 /** A GraphQL response body, as the server would send it. */
 export interface Reply {
@@ -55,21 +53,35 @@ export function gqlError(code: string, extensions: Record<string, unknown> = {},
   return { data: null, errors: [{ message, extensions: { code, ...extensions } }] };
 }
 
+/** Navigator hands the router's navigate to the test, as the address bar and the back and forward buttons would use it. */
+function Navigator({ into }: { into: (navigate: NavigateFunction) => void }) {
+  into(useNavigate());
+  return null;
+}
+
 /**
  * renderApp renders the whole app at path, its client talking to server.
  * store is the session's (signedOut unless given); events is where other
- * tabs' storage events arrive (none unless given).
+ * tabs' storage events arrive (none unless given). navigate goes to a path,
+ * or back (-1) and forward (1) in the history, as the browser would.
  */
 export function renderApp(path: string, server: FakeServer, store: TokenStore = createTokenStore(), opts: { events?: EventTarget } = {}) {
   const client = createTwostepClient({ url: 'http://test/graphql', fetch: server.fetch, store, locks: null, events: opts.events ?? null });
+  let routerNavigate: NavigateFunction | undefined;
   const result = render(
     <Providers client={client}>
       <MemoryRouter initialEntries={[path]}>
+        <Navigator into={(n) => (routerNavigate = n)} />
         <App />
       </MemoryRouter>
     </Providers>,
   );
-  return { ...result, client, store };
+  const navigate = (to: string | number) =>
+    act(async () => {
+      if (!routerNavigate) throw new Error('renderApp: the router is not rendered');
+      await (typeof to === 'number' ? routerNavigate(to) : routerNavigate(to));
+    });
+  return { ...result, client, store, navigate };
 }
 
 /** user is the account the fake servers answer me with. */
@@ -108,7 +120,7 @@ export function signedIn(storage: TokenStorage = memoryStorage()): TokenStore {
 
 /** stored is a session found in storage on start-up: a refresh token and no access token. */
 export function stored(storage: TokenStorage = memoryStorage()): TokenStore {
-  storage.setItem(refreshKey, 'ref-1');
+  storage.setItem(defaultStorageKey, 'ref-1');
   return createTokenStore({ storage });
 }
 

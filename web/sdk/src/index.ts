@@ -19,23 +19,19 @@ export {
   type TokenStore,
   type TokenStoreOptions,
 } from './store.js';
-export { lockName, refreshDelay, retryDelay, type Locks } from './refresh.js';
+export { type Locks } from './refresh.js';
 export {
   TwostepError,
-  errorCodes,
   errorMessage,
   fieldErrors,
   formatDuration,
   isTwostepError,
   messageFor,
-  parseError,
-  serverErrorCodes,
   toTwostepError,
   type DetailOf,
   type ErrorCode,
   type ErrorDetail,
   type FieldErrors,
-  type GraphQLErrorJSON,
   type InputField,
   type RateLimitReason,
   type StepKind,

@@ -8,7 +8,7 @@ import { FormAlert, Page } from '../ui';
 import { RequireSession } from './RequireSession';
 
 /** pageSize is how many events one request asks for (the server's default, too). */
-export const pageSize = 20;
+const pageSize = 20;
 
 /**
  * Activity lists what happened to the account, newest first, a page at a

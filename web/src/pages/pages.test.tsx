@@ -2,11 +2,11 @@
 import { act, cleanup, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+  defaultStorageKey,
   fakeServer,
   gqlError,
   memoryStorage,
   press,
-  refreshKey,
   refreshed,
   renderApp,
   signedIn,
@@ -39,7 +39,7 @@ const challenge: Reply = {
   },
 };
 
-/** signInThroughLogin drives the password step so tests start on the code page. */
+/** toCodePage drives the password step so tests start on the code page. */
 async function toCodePage(handlers: Parameters<typeof fakeServer>[0]) {
   const server = fakeServer({ Login: () => challenge, ...handlers });
   const app = renderApp('/login', server);
@@ -239,8 +239,8 @@ describe('Verify', () => {
   });
 
   describe('sending the code again', () => {
-    // Fake timers that also move on by themselves, so that Apollo and the
-    // testing library's own waits still work.
+    // Fake timers that also move on by themselves, so that the testing
+    // library's own waits (findBy…, waitFor) still work.
     beforeEach(() => {
       vi.useFakeTimers({ shouldAdvanceTime: true });
     });
@@ -347,6 +347,27 @@ describe('Verify', () => {
     expect(screen.getByRole('status').textContent).toMatch(/sign in with your email and password first/);
   });
 
+  // The README: going back to the sign-in page drops the mfaToken, so the
+  // code page cannot be reached again without signing in again.
+  it.each([
+    ['its link, then back', 'Back to sign in', -1],
+    ["the browser's back, then forward", -1, 1],
+    ['the address, then again', '/login', '/verify'],
+  ] as const)('drops the mfaToken on going back to sign in (%s)', async (_name, leave, again) => {
+    const { server, navigate } = await toCodePage({});
+    if (leave === 'Back to sign in') fireEvent.click(screen.getByRole('link', { name: leave }));
+    else await navigate(leave);
+    await screen.findByRole('heading', { name: 'Sign in' });
+    expect(screen.getByRole('status').textContent).toBe('');
+
+    await navigate(again);
+    await screen.findByText(/sign in with your email and password first/);
+    expect(screen.getByRole('heading', { level: 1 }).textContent).toBe('Sign in');
+    expect(screen.queryByRole('heading', { name: 'Enter your code' })).toBeNull();
+    expect(screen.getByRole('status').textContent).toMatch(/sign in with your email and password first/);
+    expect(server.requests.map((r) => r.operationName)).toEqual(['Login']);
+  });
+
   it('signs in and the welcome page asks for me with the bearer token', async () => {
     const { server, store } = await toCodePage({
       VerifyOtp: () => ({ data: { verifyOtp: tokens(1) } }),
@@ -404,7 +425,7 @@ describe('Welcome', () => {
     renderApp('/welcome', server, stored(storage));
     await waitFor(() => expect(screen.getByRole('alert').textContent).toMatch(/could not reach the server/));
     expect(screen.queryByRole('heading', { name: 'Sign in' })).toBeNull();
-    expect(storage.getItem(refreshKey)).toBe('ref-1');
+    expect(storage.getItem(defaultStorageKey)).toBe('ref-1');
     offline = false;
     press('Try again');
     expect(await screen.findByText('ada@example.com')).toBeTruthy();
@@ -483,8 +504,8 @@ describe('Welcome', () => {
     await screen.findByText('ada@example.com');
     act(() => {
       // What another tab's sign-out looks like from here.
-      localStorage.removeItem(refreshKey);
-      window.dispatchEvent(new StorageEvent('storage', { key: refreshKey, oldValue: 'ref-1', newValue: null }));
+      localStorage.removeItem(defaultStorageKey);
+      window.dispatchEvent(new StorageEvent('storage', { key: defaultStorageKey, oldValue: 'ref-1', newValue: null }));
     });
     await screen.findByRole('heading', { name: 'Sign in' });
     expect(screen.getByRole('status').textContent).toBe('You signed out in another tab.');
