@@ -1,7 +1,8 @@
-// Package store defines twostep's persistent state: users, MFA challenges,
-// the counters behind rate limits and the attempt log behind account blocks,
-// with one interface that every implementation satisfies and one
-// conformance suite (storetest) they all run.
+// Package store defines twostep's persistent state: users and their roles,
+// MFA challenges and the outbox of codes still to send, sessions, the
+// counters behind rate limits, the attempt log behind account blocks and
+// the security-event trail, with one interface that every implementation
+// satisfies and one conformance suite (storetest) they all run.
 //
 // Every piece of state a login depends on lives here, never in process
 // memory, so any number of server replicas can share one database. The
@@ -127,7 +128,8 @@ func (r ImportResult) String() string {
 	return "ImportResult(" + strconv.Itoa(int(r)) + ")"
 }
 
-// Challenges are logins waiting for their code.
+// Challenges are one-time code steps waiting for their code: logins,
+// password resets and phone changes.
 type Challenges interface {
 	// CreateChallenge inserts c and, in the same step, ends (expires at
 	// c.CreatedAt) every other live challenge on c.Phone: the provider
@@ -146,7 +148,7 @@ type Challenges interface {
 	// changing nothing, if the challenge is consumed or expired at now.
 	SetChallengeSend(ctx context.Context, id, sid, channel string, now time.Time) error
 	// LiveChallenges returns the challenges on phone that are unconsumed
-	// and unexpired at now.
+	// and unexpired at now, oldest (by CreatedAt, then ID) first.
 	LiveChallenges(ctx context.Context, phone string, now time.Time) ([]*Challenge, error)
 	// ChallengeByTokenHash returns the challenge with that token hash, in
 	// whatever state it is, or ErrNotFound.
@@ -176,9 +178,10 @@ type Challenges interface {
 	// CompletePhoneChange atomically consumes an unconsumed, unexpired
 	// phone-change challenge and moves its user to the challenge's number:
 	// the user's phone becomes it, verified and owned by the user, and the
-	// old number is no longer theirs. If another user owns the new number it
-	// changes nothing and returns ErrPhoneTaken; ErrNotFound as
-	// CompleteChallenge.
+	// old number is no longer theirs. In the same step it ends (expires at
+	// now) every other live challenge of the user: codes sent to the old
+	// number are no good. If another user owns the new number it changes
+	// nothing and returns ErrPhoneTaken; ErrNotFound as CompleteChallenge.
 	CompletePhoneChange(ctx context.Context, id string, now time.Time) error
 }
 

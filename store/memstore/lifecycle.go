@@ -30,11 +30,7 @@ func (db *DB) resetPasswordLocked(userID, hash string, now time.Time, keepSessio
 	}
 	now = ms(now)
 	u.PasswordHash, u.UpdatedAt = hash, now
-	for _, c := range db.challenges {
-		if c.UserID == userID && c.ConsumedAt.IsZero() && c.ExpiresAt.After(now) {
-			c.ExpiresAt = now
-		}
-	}
+	db.endUserChallengesLocked(userID, now)
 	n := 0
 	for id, s := range db.sessions {
 		if s.UserID == userID && id != keepSession && s.Live(now) {
@@ -43,6 +39,17 @@ func (db *DB) resetPasswordLocked(userID, hash string, now time.Time, keepSessio
 		}
 	}
 	return n, true
+}
+
+// endUserChallengesLocked ends, at now, the live challenges of userID,
+// with db.mu held.
+func (db *DB) endUserChallengesLocked(userID string, now time.Time) {
+	now = ms(now)
+	for _, c := range db.challenges {
+		if c.UserID == userID && c.ConsumedAt.IsZero() && c.ExpiresAt.After(now) {
+			c.ExpiresAt = now
+		}
+	}
 }
 
 // completable returns the challenge id of purpose if it has a user and can
@@ -96,11 +103,8 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 	db.owners[c.Phone] = c.UserID
 	u.Phone, u.PhoneVerified, u.UpdatedAt, u.UnconfirmedExpiresAt = c.Phone, true, ms(now), time.Time{}
 	c.ConsumedAt = ms(now)
-	for _, o := range db.challenges {
-		if o.UserID == c.UserID && o.ConsumedAt.IsZero() && o.ExpiresAt.After(ms(now)) {
-			o.ExpiresAt = ms(now)
-		}
-	}
+	// Codes sent to the old number (a login, a reset) are no good now.
+	db.endUserChallengesLocked(c.UserID, now)
 	return nil
 }
 

@@ -30,10 +30,6 @@ func (db *DB) QueueChallenge(ctx context.Context, c *store.Challenge, itemID str
 func (db *DB) insertChallenge(ctx context.Context, op string, c *store.Challenge, endOthers bool, itemID string) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	var consumed sql.NullInt64
-	if !c.ConsumedAt.IsZero() {
-		consumed = sql.NullInt64{Int64: millis(c.ConsumedAt), Valid: true}
-	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return db.wrap(op, err)
@@ -49,7 +45,7 @@ func (db *DB) insertChallenge(ctx context.Context, op string, c *store.Challenge
 			verification_sid, attempts, max_attempts, created_at, expires_at, consumed_at)
 		VALUES ($1, $2, $3, NULLIF($4, ''), $5, $6, $7, $8, $9, $10, $11, $12)`,
 		c.ID, c.TokenHash, cmp.Or(c.Purpose, store.PurposeLogin), c.UserID, c.Phone, cmp.Or(c.Channel, "sms"),
-		c.VerificationSID, c.Attempts, c.MaxAttempts, millis(c.CreatedAt), millis(c.ExpiresAt), consumed); err != nil {
+		c.VerificationSID, c.Attempts, c.MaxAttempts, millis(c.CreatedAt), millis(c.ExpiresAt), nullMillis(c.ConsumedAt)); err != nil {
 		return db.wrap(op, err)
 	}
 	if itemID != "" {
@@ -177,14 +173,8 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, s
 		// The account moved to another number since the code was sent.
 		return db.wrap("complete challenge", store.ErrNotFound)
 	}
-	// Claim the number. A concurrent claim of the same number waits for
-	// this one to commit (the primary key), then finds it taken.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES ($1, $2, $3)
-		ON CONFLICT (phone) DO NOTHING`, phone, userID, millis(now)); err != nil {
-		return db.wrap("complete challenge", err)
-	}
-	var owner string
-	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM verified_phones WHERE phone = $1`, phone).Scan(&owner); err != nil {
+	owner, err := claimPhone(ctx, tx, phone, userID, now)
+	if err != nil {
 		return db.wrap("complete challenge", err)
 	}
 	// An account that verified its number before ownership existed keeps
@@ -208,6 +198,19 @@ func (db *DB) CompleteChallenge(ctx context.Context, id string, now time.Time, s
 		return db.wrap("complete challenge", err)
 	}
 	return nil
+}
+
+// claimPhone makes userID the owner of phone inside tx, unless someone
+// owns it already, and returns the owner either way. A concurrent claim of
+// the same number waits for this one to commit (the primary key), then
+// finds it taken.
+func claimPhone(ctx context.Context, tx *sql.Tx, phone, userID string, now time.Time) (owner string, err error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES ($1, $2, $3)
+		ON CONFLICT (phone) DO NOTHING`, phone, userID, millis(now)); err != nil {
+		return "", err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT user_id FROM verified_phones WHERE phone = $1`, phone).Scan(&owner)
+	return owner, err
 }
 
 // lockChallengeUser returns the user of challenge id, having locked the
@@ -263,9 +266,6 @@ func scanChallenge(row scanner) (*store.Challenge, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.CreatedAt, c.ExpiresAt = fromMillis(created), fromMillis(expires)
-	if consumed.Valid {
-		c.ConsumedAt = fromMillis(consumed.Int64)
-	}
+	c.CreatedAt, c.ExpiresAt, c.ConsumedAt = fromMillis(created), fromMillis(expires), fromNullMillis(consumed)
 	return &c, nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/twostep/twostep/store"
 )
 
-// importChunk bounds the rows of one statement: 7 parameters a user stays
+// importChunk bounds the rows of one statement: 8 parameters a user stays
 // far below SQLite's 32766 and PostgreSQL's 65535 parameters.
 const importChunk = 500
 
@@ -41,9 +41,11 @@ func (db *DB) ImportUsers(ctx context.Context, users []*store.User) ([]store.Imp
 	return res, nil
 }
 
-// anon makes the placeholders SQLite's anonymous "?": it looks up each
-// "$N" in a list, which costs a statement of thousands of them quadratic
-// time to prepare and to bind.
+// importUsers is ImportUsers inside tx: it decides what becomes of each of
+// users, records it in res, and inserts the users and the numbers they
+// own. anon makes the placeholders SQLite's anonymous "?": it looks up
+// each "$N" in a list, which costs a statement of thousands of them
+// quadratic time to prepare and to bind.
 func importUsers(ctx context.Context, tx *sql.Tx, anon bool, users []*store.User, res []store.ImportResult) error {
 	q := queries{tx: tx, anon: anon}
 	emails := make([]any, len(users))

@@ -42,8 +42,7 @@ func resetPassword(ctx context.Context, tx *sql.Tx, userID, hash string, now tim
 	} else if n == 0 {
 		return 0, store.ErrNotFound
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
-		WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > $2`, userID, millis(now)); err != nil {
+	if err := endUserChallenges(ctx, tx, userID, now); err != nil {
 		return 0, err
 	}
 	res, err = tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = $2
@@ -53,6 +52,14 @@ func resetPassword(ctx context.Context, tx *sql.Tx, userID, hash string, now tim
 	}
 	n, err := res.RowsAffected()
 	return int(n), err
+}
+
+// endUserChallenges ends, at now, the live challenges of userID inside tx:
+// codes sent before a new password or number are no good after it.
+func endUserChallenges(ctx context.Context, tx *sql.Tx, userID string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
+		WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > $2`, userID, millis(now))
+	return err
 }
 
 // CompleteReset consumes a reset challenge and sets its user's password,
@@ -114,14 +121,10 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 	if err != nil {
 		return db.wrap("complete phone change", err)
 	}
-	// Claim the number as CompleteChallenge does; here there is no
-	// grandfathered owner: another owner always wins.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO verified_phones (phone, user_id, verified_at) VALUES ($1, $2, $3)
-		ON CONFLICT (phone) DO NOTHING`, phone, userID, millis(now)); err != nil {
-		return db.wrap("complete phone change", err)
-	}
-	var owner string
-	if err := tx.QueryRowContext(ctx, `SELECT user_id FROM verified_phones WHERE phone = $1`, phone).Scan(&owner); err != nil {
+	// Unlike CompleteChallenge, there is no grandfathered owner here:
+	// another owner always wins.
+	owner, err := claimPhone(ctx, tx, phone, userID, now)
+	if err != nil {
 		return db.wrap("complete phone change", err)
 	}
 	if owner != userID {
@@ -135,8 +138,7 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 		return db.wrap("complete phone change", err)
 	}
 	// Codes sent to the old number (a login, a reset) are no good now.
-	if _, err := tx.ExecContext(ctx, `UPDATE challenges SET expires_at = $2
-		WHERE user_id = $1 AND consumed_at IS NULL AND expires_at > $2`, userID, millis(now)); err != nil {
+	if err := endUserChallenges(ctx, tx, userID, now); err != nil {
 		return db.wrap("complete phone change", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -146,7 +148,11 @@ func (db *DB) CompletePhoneChange(ctx context.Context, id string, now time.Time)
 }
 
 // DeleteUser deletes a user and what is theirs, in one transaction. The
-// foreign keys would cascade; the statements say it outright.
+// foreign keys would cascade, but a cascade runs with the user's row locked
+// FOR UPDATE: against a CreateChallenge that has ended one of the user's
+// challenges and then inserts one referring to the user, that deadlocks on
+// PostgreSQL. Deleting the rows first, under lockUser's weaker lock, lets
+// it finish.
 func (db *DB) DeleteUser(ctx context.Context, id string) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()

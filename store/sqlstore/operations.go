@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -65,7 +64,9 @@ func (db *DB) RolesOf(ctx context.Context, userIDs []string) (map[string][]strin
 	return out, nil
 }
 
-// SetUserRoles replaces the roles of userID in one transaction.
+// SetUserRoles replaces the roles of userID in one transaction, having
+// locked the user's row first (see lockChallengeUser): a deletion meanwhile
+// is ErrNotFound, not a foreign key violation.
 func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, now time.Time) error {
 	ctx, cancel := db.op(ctx)
 	defer cancel()
@@ -74,11 +75,7 @@ func (db *DB) SetUserRoles(ctx context.Context, userID string, roles []string, n
 		return db.wrap("set user roles", err)
 	}
 	defer tx.Rollback()
-	var exists int
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1`, userID).Scan(&exists); err != nil {
-		if err == sql.ErrNoRows {
-			err = store.ErrNotFound
-		}
+	if err := db.lockUser(ctx, tx, userID); err != nil {
 		return db.wrap("set user roles", err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
@@ -174,19 +171,14 @@ func (db *DB) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	return n, nil
 }
 
-// RecordEvents inserts events in one transaction, skipping duplicates of a
-// DedupKey.
+// RecordEvents inserts events with one statement, which is atomic on its
+// own, skipping duplicates of a DedupKey.
 func (db *DB) RecordEvents(ctx context.Context, events []*store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
 	ctx, cancel := db.op(ctx)
 	defer cancel()
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return db.wrap("record events", err)
-	}
-	defer tx.Rollback()
 	var b strings.Builder
 	b.WriteString(`INSERT INTO security_events (id, at, type, user_id, ip_address, user_agent, detail, dedup_key) VALUES `)
 	args := make([]any, 0, 8*len(events))
@@ -194,21 +186,11 @@ func (db *DB) RecordEvents(ctx context.Context, events []*store.Event) error {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(")
-		for j := range 8 {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(placeholder(8*i + j + 1))
-		}
-		b.WriteString(")")
+		b.WriteString(placeholders(len(args)+1, 8))
 		args = append(args, e.ID, millis(e.At), e.Type, nullIfEmpty(e.UserID), e.IPAddress, e.UserAgent, e.Detail, nullIfEmpty(e.DedupKey))
 	}
 	b.WriteString(` ON CONFLICT DO NOTHING`)
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-		return db.wrap("record events", err)
-	}
-	if err := tx.Commit(); err != nil {
+	if _, err := db.w.ExecContext(ctx, b.String(), args...); err != nil {
 		return db.wrap("record events", err)
 	}
 	return nil

@@ -146,18 +146,24 @@ func scanSession(row scanner) (*store.Session, error) {
 		return nil, err
 	}
 	s.RotatedAt, s.CreatedAt, s.LastUsedAt = fromMillis(rotated), fromMillis(created), fromMillis(used)
-	s.IdleExpiresAt, s.ExpiresAt = fromMillis(idle), fromMillis(expires)
-	if revoked.Valid {
-		s.RevokedAt = fromMillis(revoked.Int64)
-	}
+	s.IdleExpiresAt, s.ExpiresAt, s.RevokedAt = fromMillis(idle), fromMillis(expires), fromNullMillis(revoked)
 	return &s, nil
 }
 
+// nullMillis and fromNullMillis are millis and fromMillis for a time that
+// may be unset: the zero time is NULL.
 func nullMillis(t time.Time) sql.NullInt64 {
 	if t.IsZero() {
 		return sql.NullInt64{}
 	}
 	return sql.NullInt64{Int64: millis(t), Valid: true}
+}
+
+func fromNullMillis(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return fromMillis(ms.Int64)
 }
 
 // execer is what insertSession needs of a *sql.DB or *sql.Tx.

@@ -56,8 +56,9 @@ func (s *stmts) close() error {
 	return errors.Join(errs...)
 }
 
-// DeleteExpired removes challenges, counters and attempts that expired
-// before now, in one transaction, and returns how many rows went.
+// DeleteExpired removes challenges (their queued sends go with them),
+// counters, attempts and sessions that expired (or, for sessions, were
+// revoked) before now, in one transaction, and returns how many rows went.
 func (db *DB) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := db.op(ctx)
 	defer cancel()

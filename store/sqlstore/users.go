@@ -93,10 +93,7 @@ func scanUser(row scanner) (*store.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.CreatedAt, u.UpdatedAt = fromMillis(created), fromMillis(updated)
-	if expires.Valid {
-		u.UnconfirmedExpiresAt = fromMillis(expires.Int64)
-	}
+	u.CreatedAt, u.UpdatedAt, u.UnconfirmedExpiresAt = fromMillis(created), fromMillis(updated), fromNullMillis(expires)
 	return &u, nil
 }
 

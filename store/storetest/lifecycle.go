@@ -135,6 +135,30 @@ func testConcurrentClaimOutbox(t *testing.T, s store.Store) {
 	}
 }
 
+// testClaimOutboxOldestFirst: a claim takes the items claimable longest
+// first, whatever the order of queueing and of the ids.
+func testClaimOutboxOldestFirst(t *testing.T, s store.Store) {
+	u := newUser(t, s)
+	older, newer := resetFor(u), resetFor(u)
+	newer.CreatedAt = t0().Add(time.Minute)
+	olderItem, newerItem := "z-"+randomID(), "a-"+randomID()
+	for _, q := range []struct {
+		c    *store.Challenge
+		item string
+	}{{newer, newerItem}, {older, olderItem}} {
+		if err := s.QueueChallenge(t.Context(), q.c, q.item); err != nil {
+			t.Fatalf("QueueChallenge(%q) = %v", q.c.ID, err)
+		}
+	}
+	now := t0().Add(2 * time.Minute)
+	if got := claim(t, s, now, 1); len(got) != 1 || got[0].ID != olderItem {
+		t.Fatalf("ClaimOutbox(limit 1) = %+v, want the older item %s", got, olderItem)
+	}
+	if got := claim(t, s, now, 1); len(got) != 1 || got[0].ID != newerItem {
+		t.Errorf("ClaimOutbox(limit 1) again = %+v, want the newer item %s", got, newerItem)
+	}
+}
+
 func testSetPassword(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	u, other := newUser(t, s), newUser(t, s)
@@ -217,6 +241,7 @@ func testCompletePhoneChange(t *testing.T, s store.Store) {
 		mustCreateChallenge(t, s, c)
 		return c
 	}
+	login := newChallenge(t, s, u, 5) // a login in flight on the old number
 	now := t0().Add(time.Minute)
 	taken := change(other.Phone)
 	if err := s.CompletePhoneChange(ctx, taken.ID, now); !errors.Is(err, store.ErrPhoneTaken) {
@@ -224,6 +249,9 @@ func testCompletePhoneChange(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.UserByID(ctx, u.ID); got.Phone != oldPhone {
 		t.Errorf("a refused change moved the number to %s", got.Phone)
+	}
+	if got, err := s.ChallengeByID(ctx, login.ID); err != nil || !got.ExpiresAt.After(now) {
+		t.Errorf("after a refused change the login in flight = %+v, %v, want it still live", got, err)
 	}
 	fresh := newPhone()
 	c := change(fresh)
@@ -242,6 +270,11 @@ func testCompletePhoneChange(t *testing.T, s store.Store) {
 	}
 	if _, err := s.PhoneOwner(ctx, oldPhone); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PhoneOwner(old) = %v, want the old number free", err)
+	}
+	if got, err := s.ChallengeByID(ctx, login.ID); err != nil {
+		t.Errorf("ChallengeByID(login) = %v", err)
+	} else {
+		checkTime(t, "ExpiresAt of the login in flight after the change", got.ExpiresAt, now)
 	}
 	if err := s.CompletePhoneChange(ctx, c.ID, now); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompletePhoneChange(twice) = %v, want %v", err, store.ErrNotFound)
