@@ -65,6 +65,13 @@ func TestAdmin(t *testing.T) {
 		if r := do(b, admin, meWithRolesOp, nil); !r.Has(`"roles":["ADMIN"]`) {
 			t.Errorf("me { roles } after the grant = %s", r.Body)
 		}
+		// The command line records the change as the API would.
+		if r := do(b, admin, auditOp, nil); !r.Has(`"type":"ROLES_CHANGED"`) || !r.Has(`roles now [ADMIN], set by the command line`) {
+			t.Errorf("auditEvents after twostep admin grant = %s, want ROLES_CHANGED set by the command line", r.Body)
+		}
+		if out := adminCommand(t, a, "grant", "root@example.com"); !strings.Contains(out, "unchanged") {
+			t.Errorf("admin grant a second time said %q, want roles unchanged", out)
+		}
 		var page struct {
 			TotalCount int
 			PageInfo   struct {

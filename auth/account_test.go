@@ -280,3 +280,27 @@ func TestPhoneChangeEndsOldCodes(t *testing.T) {
 	}
 	h.SignIn(t, "bob@example.com", oldPhone) // the old number is free
 }
+
+// TestTestNumbersHas: a test number counts until ValidUntil (not at it),
+// for ever without one; another number never.
+func TestTestNumbersHas(t *testing.T) {
+	until := authtest.Start.Add(time.Hour)
+	tn := auth.TestNumbers{Codes: map[string]string{"+15005550006": "123456"}}
+	for _, tt := range []struct {
+		name  string
+		until time.Time
+		phone string
+		at    time.Time
+		want  bool
+	}{
+		{"before", until, "+15005550006", until.Add(-time.Second), true},
+		{"at the end", until, "+15005550006", until, false},
+		{"no end", time.Time{}, "+15005550006", until.Add(24 * time.Hour), true},
+		{"another number", time.Time{}, "+15005550007", until, false},
+	} {
+		tn.ValidUntil = tt.until
+		if got := tn.Has(tt.phone, tt.at); got != tt.want {
+			t.Errorf("Has(%s) = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

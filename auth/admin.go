@@ -49,7 +49,7 @@ func (s *Service) UserRoles(ctx context.Context, userID string) ([]string, error
 }
 
 // SetUserRoles replaces the roles of userID; admin is the administrator
-// doing it (nil: the command line).
+// doing it.
 func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID string, roles []string) (*User, error) {
 	for _, r := range roles {
 		if !slices.Contains(knownRoles, r) {
@@ -78,10 +78,7 @@ func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID str
 	if err := s.store.SetUserRoles(ctx, u.ID, roles, s.now()); err != nil {
 		return nil, storeErr(err)
 	}
-	by := "the command line"
-	if admin != nil {
-		by = "administrator " + admin.User.ID
-	}
+	by := "administrator " + admin.User.ID
 	s.log.InfoContext(ctx, "roles changed", "user_id", u.ID, "roles", roles, "by", by)
 	s.adminEvent(ctx, admin, EventRolesChanged, u.ID, "roles now ["+strings.Join(roles, ", ")+"], set by "+by,
 		"set the roles of "+u.ID+" to ["+strings.Join(roles, ", ")+"]")
@@ -91,10 +88,10 @@ func (s *Service) SetUserRoles(ctx context.Context, admin *Principal, userID str
 // adminEvent records what an administrator did to a user twice: as the
 // user's event (typ, without the administrator's address or agent), and as
 // an ADMIN_ACTION of the administrator's own, so auditEvents(userId: the
-// administrator) lists what they did. From the command line (admin nil),
-// the user's alone.
+// administrator) lists what they did. What they do to themselves is one
+// event.
 func (s *Service) adminEvent(ctx context.Context, admin *Principal, typ, userID, detail, action string) {
-	if admin == nil || admin.User.ID == userID {
+	if admin.User.ID == userID {
 		s.event(ctx, typ, userID, detail)
 		return
 	}

@@ -41,7 +41,8 @@ const (
 	EventAdminAction            = "ADMIN_ACTION"          // on the administrator: what they did to whom
 )
 
-// EventTypes lists every event type, for documentation and tests.
+// EventTypes lists every event type (a test checks that the README
+// documents each).
 var EventTypes = []string{
 	EventUserRegistered, EventLoginSucceeded, EventLoginFailed, EventCodeSent, EventCodeFailed,
 	EventCodeDeliveryFailed, EventSignInCompleted, EventSessionRefreshed, EventRefreshReuseDetected,

@@ -49,7 +49,7 @@ func (s *Service) resendAfter(v sent) time.Duration {
 // is logged for the account's owner.
 func (s *Service) sendCode(ctx context.Context, snd send) (sent, error) {
 	u := snd.user
-	if _, err := s.phones.Normalize(u.Phone); err != nil && !s.testNumbers.has(u.Phone) {
+	if _, err := s.normalizePhone(u.Phone); err != nil {
 		snd.att.spend()
 		s.log.WarnContext(ctx, "code not sent", "reason", "phone no longer allowed", "user_id", u.ID, "phone", input.MaskPhone(u.Phone))
 		return sent{}, &Error{Code: CodeOTPDeliveryFailed, Message: "We cannot send codes to this phone number.", Err: err}

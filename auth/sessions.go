@@ -156,9 +156,7 @@ func (s *Service) sessionTokens(ctx context.Context, sess *store.Session, u *sto
 		RefreshToken:     s.refreshToken(sess, sess.Counter),
 		RefreshExpiresAt: minTime(sess.IdleExpiresAt, sess.ExpiresAt),
 		SessionID:        sess.ID,
-	}
-	if u != nil {
-		res.User = userOf(u)
+		User:             userOf(u),
 	}
 	return res, nil
 }

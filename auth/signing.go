@@ -154,14 +154,6 @@ func GenerateJWK(alg string, sign bool) ([]byte, error) {
 // JWKS returns the public JWK Set of every configured asymmetric key.
 func (k *SigningKeys) JWKS() []byte { return k.jwks }
 
-// SigningAlg returns the algorithm new tokens are signed with.
-func (k *SigningKeys) SigningAlg() string {
-	if k.signer != nil {
-		return k.signer.alg
-	}
-	return AlgHS256
-}
-
 // algs returns every algorithm a token may be verified with.
 func (k *SigningKeys) algs() []string {
 	var out []string

@@ -30,10 +30,12 @@ type testNumbers struct {
 
 // has reports whether phone is a test number now.
 func (t *testNumbers) has(phone string) bool {
-	if t == nil || len(t.Codes) == 0 {
-		return false
-	}
-	if !t.ValidUntil.IsZero() && !t.now().Before(t.ValidUntil) {
+	return t != nil && t.Has(phone, t.now())
+}
+
+// Has reports whether phone is a test number at now.
+func (t TestNumbers) Has(phone string, now time.Time) bool {
+	if len(t.Codes) == 0 || !t.ValidUntil.IsZero() && !now.Before(t.ValidUntil) {
 		return false
 	}
 	_, ok := t.Codes[phone]

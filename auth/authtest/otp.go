@@ -254,13 +254,3 @@ func (o *OTP) ResetCounts() {
 	defer o.mu.Unlock()
 	o.nSends, o.nChecks, o.nCancels = 0, 0, 0
 }
-
-// SID returns the pending verification of to, "" if none.
-func (o *OTP) SID(to string) string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if v := o.pendingLocked(to, o.now()); v != nil {
-		return v.sid
-	}
-	return ""
-}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,8 +56,8 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	if url == "" {
 		// The server's default database, which must exist: an empty one
 		// made here would only say "no account".
-		if _, err := os.Stat("twostep.db"); err != nil {
-			return errors.New("admin: DATABASE_URL is not set and there is no twostep.db here: set DATABASE_URL to the server's database")
+		if _, err := os.Stat(sqlstore.DefaultSQLitePath); err != nil {
+			return errors.New("admin: DATABASE_URL is not set and there is no " + sqlstore.DefaultSQLitePath + " here: set DATABASE_URL to the server's database")
 		}
 	}
 	db, err := sqlstore.Open(ctx, url, sqlstore.Options{})
@@ -95,7 +96,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	slices.Sort(roles)
 	if err := db.RecordEvents(ctx, []*store.Event{{
 		ID: uuid.Must(uuid.NewV7()).String(), At: now, Type: auth.EventRolesChanged, UserID: u.ID,
-		Detail: fmt.Sprintf("roles now %v, set by the command line", roles),
+		Detail: "roles now [" + strings.Join(roles, ", ") + "], set by the command line", // as auth words it
 	}}); err != nil {
 		return fmt.Errorf("admin: roles changed, but the security event was not recorded: %w", err)
 	}

@@ -87,15 +87,12 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	p := &progress{w: stderr, tty: isTerminal(stderr), every: 100_000}
 	tn := cfg.TestNumbers
 	sum, err := Import(ctx, in, Options{
-		Store:     db,
-		Phones:    phones,
-		BatchSize: *batch,
-		TestNumber: func(e164 string) bool {
-			_, ok := tn.Codes[e164]
-			return ok && (tn.ValidUntil.IsZero() || time.Now().Before(tn.ValidUntil))
-		},
-		Report:   p,
-		Progress: p.update,
+		Store:      db,
+		Phones:     phones,
+		BatchSize:  *batch,
+		TestNumber: func(e164 string) bool { return tn.Has(e164, time.Now()) },
+		Report:     p,
+		Progress:   p.update,
 	})
 	p.clear()
 	if err != nil {
