@@ -39,7 +39,7 @@ func (s *Service) checkPassword(ctx context.Context, u *store.User, password, fi
 	if err := s.hashCapacity(ctx); err != nil {
 		return err
 	}
-	att, err := s.takeAttempt(ctx, userAccountKey(u.ID))
+	att, err := s.takeAttempt(ctx, userAccountKey(u.ID), u.ID)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (s *Service) ConfirmPhoneChange(ctx context.Context, p *Principal, in Confi
 		return nil, errTokenInvalid(store.PurposePhone, errors.New("auth: another user's change token"))
 	}
 	acct := userAccountKey(c.UserID)
-	att, err := s.takeAttempt(ctx, acct)
+	att, err := s.takeAttempt(ctx, acct, c.UserID)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -22,11 +21,12 @@ type attempt struct {
 	spent   bool
 }
 
-// takeAttempt takes an attempt of the account acct, or refuses with
-// RATE_LIMITED while the account is blocked. Taking is one atomic store
-// step, so of any number of parallel attempts only as many pass as the
-// rules allow: the block is taken, not just read.
-func (s *Service) takeAttempt(ctx context.Context, acct string) (*attempt, error) {
+// takeAttempt takes an attempt of the account acct (of userID, "" for an
+// unknown email), or refuses with RATE_LIMITED while the account is
+// blocked. Taking is one atomic store step, so of any number of parallel
+// attempts only as many pass as the rules allow: the block is taken, not
+// just read.
+func (s *Service) takeAttempt(ctx context.Context, acct, userID string) (*attempt, error) {
 	now := s.now()
 	key := attemptKey(acct)
 	id, err := s.store.TakeAttempt(ctx, key, now, now.Add(attemptHorizon), func(taken []time.Time) error {
@@ -35,10 +35,6 @@ func (s *Service) takeAttempt(ctx context.Context, acct string) (*attempt, error
 	if err != nil {
 		var ae *Error
 		if errors.As(err, &ae) {
-			userID, _ := strings.CutPrefix(acct, "u:")
-			if userID == acct {
-				userID = "" // an unknown email
-			}
 			s.limitEvent(ctx, ae.Limit, key, userID, now.Add(ae.RetryAfter).Truncate(time.Second))
 			return nil, s.refuse(ctx, ae)
 		}

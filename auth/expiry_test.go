@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -65,5 +66,27 @@ func TestExpireUnconfirmedOff(t *testing.T) {
 		if _, err := h.Store.UserByID(context.Background(), u.ID); err != nil {
 			t.Errorf("UserByID(%s) = %v", u.Email, err)
 		}
+	}
+}
+
+// TestExpireUnconfirmedBatches: more accounts than one batch all go in one
+// call.
+func TestExpireUnconfirmedBatches(t *testing.T) {
+	h := authtest.New(t, authtest.Options{})
+	ctx := context.Background()
+	n := auth.ExpireBatch + 7
+	for i := range n {
+		u := &store.User{ID: fmt.Sprintf("u%04d", i), Email: fmt.Sprintf("u%d@example.com", i), PasswordHash: "h",
+			Phone: authtest.NextPhone(), CreatedAt: h.Clock.Now(), UpdatedAt: h.Clock.Now(), UnconfirmedExpiresAt: h.Clock.Now().Add(time.Hour)}
+		if err := h.Store.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.Clock.Advance(2 * time.Hour)
+	if got, err := h.Svc.ExpireUnconfirmed(ctx); err != nil || got != n {
+		t.Fatalf("ExpireUnconfirmed() = %d, %v, want %d", got, err, n)
+	}
+	if _, err := h.Store.UserByEmail(ctx, fmt.Sprintf("u%d@example.com", n-1)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the last account is still there: %v", err)
 	}
 }

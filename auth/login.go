@@ -122,17 +122,17 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ *LoginResult, err
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, storeErr(err)
 	}
+	hash, userID := s.dummyHash, "" // an unknown email: no user
+	if u != nil {
+		hash, userID = []byte(u.PasswordHash), u.ID
+	}
 	acct := accountKey(u, email)
-	att, err := s.takeAttempt(ctx, acct)
+	att, err := s.takeAttempt(ctx, acct, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer att.release(ctx) // unless spent below
 
-	hash := s.dummyHash
-	if u != nil {
-		hash = []byte(u.PasswordHash)
-	}
 	var cmpErr error
 	if err := s.runHash(ctx, func() { cmpErr = bcrypt.CompareHashAndPassword(hash, []byte(in.Password)) }); err != nil {
 		return nil, err
@@ -140,10 +140,6 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (_ *LoginResult, err
 	if u == nil || cmpErr != nil {
 		att.spend()
 		s.log.InfoContext(ctx, "login failed", "reason", "invalid credentials")
-		userID := ""
-		if u != nil {
-			userID = u.ID
-		}
 		s.event(ctx, EventLoginFailed, userID, "wrong password")
 		return nil, errInvalidCredentials()
 	}
@@ -210,7 +206,7 @@ func (s *Service) VerifyOTP(ctx context.Context, in VerifyInput) (*AuthResult, e
 		return nil, err
 	}
 	acct := userAccountKey(c.UserID)
-	att, err := s.takeAttempt(ctx, acct)
+	att, err := s.takeAttempt(ctx, acct, c.UserID)
 	if err != nil {
 		return nil, err
 	}

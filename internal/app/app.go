@@ -317,14 +317,8 @@ func (a *App) janitor(ctx context.Context) {
 			} else if n > 0 {
 				a.log.Debug("cleanup", "security_events_deleted", n)
 			}
-			for {
-				n, err := a.svc.ExpireUnconfirmed(ctx)
-				if err != nil {
-					a.log.Warn("cleanup of unconfirmed accounts failed", "err", err)
-				}
-				if err != nil || n < auth.ExpireBatch {
-					break
-				}
+			if _, err := a.svc.ExpireUnconfirmed(ctx); err != nil {
+				a.log.Warn("cleanup of unconfirmed accounts failed", "err", err)
 			}
 		}
 	}
