@@ -24,6 +24,17 @@ var Reasons = []string{
 	"hash_capacity",              // the server is busy checking passwords
 }
 
+// LimitNames are auth's names of its limits, as a refusal's Limit, the log
+// (rate limit hit) and the metrics (twostep_limit_hits_total) give them: a
+// fixed set. authtest fails a test whose refusal names another.
+var LimitNames = []string{
+	"register_per_ip", "login_per_ip", "verify_per_ip", "refresh_per_ip", "reset_per_ip", "reset_per_email",
+	"account_block", "account_per_hour", "account_per_day",
+	"phone_cooldown", "phone_per_hour", "phone_per_day", "unverified_account_per_day", "reset_sends_per_day",
+	"sms_ceiling", "sms_unverified_ceiling", "sms_country_ceiling",
+	"hash_capacity",
+}
+
 // reasonOf maps a limit (auth's internal name) to its reason.
 func reasonOf(limit string) string {
 	switch {

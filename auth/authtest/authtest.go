@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,7 @@ func (e *Env) Service(tb testing.TB, st store.Store, o Options) *auth.Service {
 			LegacyTokensBefore: LegacyTokensBefore},
 		TestNumbers:    o.TestNumbers,
 		UnconfirmedTTL: o.UnconfirmedTTL,
+		Observer:       limitNames{tb},
 		// The fake provider answers at once; so do checks nobody makes.
 		ProviderCheckTime: time.Microsecond,
 		SyncEvents:        true, // a test reads an event right after its request
@@ -231,3 +233,18 @@ func requestInfo(ctx context.Context) (string, string) {
 	v, _ := ctx.Value(requestKey{}).([2]string)
 	return v[0], v[1]
 }
+
+// limitNames fails the test when a refusal names a limit outside
+// auth.LimitNames, which metrics would count as other.
+type limitNames struct{ tb testing.TB }
+
+func (l limitNames) LimitHit(limit string) {
+	if !slices.Contains(auth.LimitNames, limit) {
+		l.tb.Errorf("a refusal names the limit %q, which auth.LimitNames lacks", limit)
+	}
+}
+
+func (limitNames) Login(string)              {}
+func (limitNames) CodeCheck(string, string)  {}
+func (limitNames) Send(auth.Channel, string) {}
+func (limitNames) EventsDropped(int)         {}

@@ -10,21 +10,15 @@ var _ auth.Observer = (*Metrics)(nil)
 
 // The label values of the auth observer's metrics. A value auth reports
 // that is not listed is counted as other: add new ones here (and to the
-// README's metrics section).
+// README's metrics section); the limits are auth's own list.
 var (
 	loginOutcomes = []string{"succeeded", "failed", "invalid", "refused", "error"}
 	purposes      = []string{"login", "reset", "phone"}
 	checkOutcomes = []string{"approved", "wrong", "error"}
 	channels      = []string{string(auth.ChannelSMS), string(auth.ChannelCall), string(auth.ChannelWhatsApp)}
 	sendOutcomes  = []string{"sent", "refused", "failed"}
-	limits        = []string{
-		"register_per_ip", "login_per_ip", "verify_per_ip", "refresh_per_ip", "reset_per_ip", "reset_per_email",
-		"account_block", "account_per_hour", "account_per_day",
-		"phone_cooldown", "phone_per_hour", "phone_per_day", "unverified_account_per_day", "reset_sends_per_day",
-		"sms_ceiling", "sms_unverified_ceiling", "sms_country_ceiling",
-		"hash_capacity",
-	}
-	twilioOps = []string{"start", "check", "cancel"}
+	limits        = auth.LimitNames
+	twilioOps     = []string{"start", "check", "cancel"}
 )
 
 // other is the label value of anything outside its fixed set.
