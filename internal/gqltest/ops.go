@@ -17,9 +17,8 @@ const (
 	RefreshOp = `mutation($refreshToken: String!) {
   refreshSession(input: {refreshToken: $refreshToken}) { accessToken tokenType expiresIn refreshToken refreshExpiresAt user { id email phoneVerified } }
 }`
-	LogoutOp        = `mutation($scope: LogoutScope) { logout(scope: $scope) { revokedSessions } }`
-	RevokeSessionOp = `mutation($id: ID!) { revokeSession(input: {sessionId: $id}) { revokedSessions } }`
-	SessionsOp      = `{ sessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`
+	LogoutOp   = `mutation($scope: LogoutScope) { logout(scope: $scope) { revokedSessions } }`
+	SessionsOp = `{ sessions { id createdAt lastUsedAt expiresAt userAgent ipAddress current } }`
 
 	ResendOp = `mutation($mfaToken: String!, $channel: OtpChannel) {
   resendOtp(input: {mfaToken: $mfaToken, channel: $channel}) { mfaToken channel sentTo expiresAt resendAfter }

@@ -122,9 +122,6 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// Gatherer returns the registry, for tests that read it directly.
-func (m *Metrics) Gatherer() prometheus.Gatherer { return m.reg }
-
 // Operation counts one GraphQL operation under each of its root fields
 // (graph.OperationObserver), without allocating. The graph handler
 // guarantees the values: the schema's field names or "invalid", and

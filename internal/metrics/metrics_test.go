@@ -22,7 +22,7 @@ import (
 // there is none.
 func sample(tb testing.TB, m *Metrics, name string, labels map[string]string) *dto.Metric {
 	tb.Helper()
-	families, err := m.Gatherer().Gather()
+	families, err := m.reg.Gather()
 	if err != nil {
 		tb.Fatalf("Gather() = %v", err)
 	}
