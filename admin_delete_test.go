@@ -24,29 +24,26 @@ func TestAdminDeleteUser(t *testing.T) {
 		phone := apptest.NextPhone()
 		squatter := a.SignIn(t, "ada@example.com", phone)
 		id := a.Register(t, "bob@example.com", apptest.NextPhone()).ID
-		do := func(srv *apptest.Server, token, query string, vars map[string]any) *gqltest.Response {
-			return srv.Do(t, gqltest.Op{Query: query, Variables: vars, Bearer: token})
-		}
 		var page struct {
 			Edges []struct{ Node struct{ ID string } }
 		}
-		do(a, admin, usersOp, map[string]any{"query": "ada@"}).Decode(t, "users", &page)
+		doAs(t, a, admin, usersOp, map[string]any{"query": "ada@"}).Decode(t, "users", &page)
 		if len(page.Edges) != 1 {
 			t.Fatalf("users(query: ada@) = %+v", page)
 		}
 		adaID := page.Edges[0].Node.ID
 
-		if r := do(b, squatter, deleteUserOp, map[string]any{"id": id}); r.Code() != "FORBIDDEN" {
+		if r := doAs(t, b, squatter, deleteUserOp, map[string]any{"id": id}); r.Code() != "FORBIDDEN" {
 			t.Errorf("deleteUser by a user without the role = %s, want FORBIDDEN", r.Body)
 		}
-		if r := do(b, admin, deleteUserOp, map[string]any{"id": adaID}); r.Code() != "" || !r.Has(`"ok":true`) {
+		if r := doAs(t, b, admin, deleteUserOp, map[string]any{"id": adaID}); r.Code() != "" || !r.Has(`"ok":true`) {
 			t.Fatalf("deleteUser = %s", r.Body)
 		}
-		if r := do(a, squatter, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {
+		if r := doAs(t, a, squatter, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {
 			t.Errorf("me of the deleted account = %s, want UNAUTHENTICATED", r.Body)
 		}
 		for _, bad := range []string{adaID, "not-an-id", "a\x00b"} {
-			if r := do(b, admin, deleteUserOp, map[string]any{"id": bad}); r.Code() != "BAD_USER_INPUT" || !r.Has(`"field":"userId"`) {
+			if r := doAs(t, b, admin, deleteUserOp, map[string]any{"id": bad}); r.Code() != "BAD_USER_INPUT" || !r.Has(`"field":"userId"`) {
 				t.Errorf("deleteUser(%q) = %s, want BAD_USER_INPUT at userId", bad, r.Body)
 			}
 		}
@@ -57,7 +54,7 @@ func TestAdminDeleteUser(t *testing.T) {
 		if out := adminCommand(t, b, "delete", "Bob@Example.com"); !strings.Contains(out, "deleted") {
 			t.Errorf("twostep admin delete said %q", out)
 		}
-		if r := do(a, admin, setRolesOp, map[string]any{"id": id, "roles": []string{}}); r.Code() != "BAD_USER_INPUT" {
+		if r := doAs(t, a, admin, setRolesOp, map[string]any{"id": id, "roles": []string{}}); r.Code() != "BAD_USER_INPUT" {
 			t.Errorf("setUserRoles on the account deleted from the command line = %s, want BAD_USER_INPUT", r.Body)
 		}
 		var events struct {
@@ -65,7 +62,7 @@ func TestAdminDeleteUser(t *testing.T) {
 				Node struct{ Type, UserID, Detail string }
 			}
 		}
-		do(a, admin, auditOp, nil).Decode(t, "auditEvents", &events)
+		doAs(t, a, admin, auditOp, nil).Decode(t, "auditEvents", &events)
 		seen := map[string]string{}
 		for _, e := range events.Edges {
 			if e.Node.Type == "ACCOUNT_DELETED" {

@@ -16,6 +16,7 @@ import (
 	"github.com/twostep/twostep/auth/authtest"
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
+	"github.com/twostep/twostep/store/storetest"
 )
 
 // The tests of this package start the whole server with apptest.Start, as
@@ -221,4 +222,43 @@ func readyz(tb testing.TB, srv *apptest.Server) int {
 		tb.Fatalf("GET /readyz: %v", err)
 	}
 	return status
+}
+
+// servers starts one SQLite server, or two replicas on one fresh
+// PostgreSQL database, with env.
+func servers(t *testing.T, dialect string, env map[string]string) []*apptest.Server {
+	t.Helper()
+	if dialect == "sqlite" {
+		return []*apptest.Server{apptest.Start(t, apptest.Options{Env: env})}
+	}
+	replicas, _ := startReplicas(t, 2, env)
+	return replicas
+}
+
+func forEachStore(t *testing.T, test func(t *testing.T, dialect string)) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			t.Parallel()
+			if d == "postgres" {
+				storetest.SkipWithoutPostgres(t)
+			}
+			test(t, d)
+		})
+	}
+}
+
+// adminCommand runs `twostep admin VERB EMAIL` against the server's database.
+func adminCommand(t *testing.T, srv *apptest.Server, verb, email string) string {
+	t.Helper()
+	out, err := runWith(t.Context(), []string{"admin", "-env-file=", verb, email}, map[string]string{"DATABASE_URL": srv.Env["DATABASE_URL"]})
+	if err != nil {
+		t.Fatalf("twostep admin %s %s = %v: %s", verb, email, err, out)
+	}
+	return out
+}
+
+// doAs sends query with vars to srv with token as its bearer ("" for none).
+func doAs(tb testing.TB, srv *apptest.Server, token, query string, vars map[string]any) *gqltest.Response {
+	tb.Helper()
+	return srv.Do(tb, gqltest.Op{Query: query, Variables: vars, Bearer: token})
 }

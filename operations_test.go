@@ -19,16 +19,6 @@ const (
 	meWithRolesOp = `{ me { id roles } }`
 )
 
-// adminCommand runs `twostep admin VERB EMAIL` against the server's database.
-func adminCommand(t *testing.T, srv *apptest.Server, verb, email string) string {
-	t.Helper()
-	out, err := runWith(t.Context(), []string{"admin", "-env-file=", verb, email}, map[string]string{"DATABASE_URL": srv.Env["DATABASE_URL"]})
-	if err != nil {
-		t.Fatalf("twostep admin %s %s = %v: %s", verb, email, err, out)
-	}
-	return out
-}
-
 // cursorOf makes a cursor the way twostep spells them, of any content.
 func cursorOf(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
 
@@ -43,30 +33,27 @@ func TestAdmin(t *testing.T) {
 		a, b := srvs[0], srvs[len(srvs)-1]
 		admin := a.SignIn(t, "root@example.com", apptest.NextPhone())
 		bob := a.SignIn(t, "bob@example.com", apptest.NextPhone())
-		do := func(srv *apptest.Server, token, query string, vars map[string]any) *gqltest.Response {
-			return srv.Do(t, gqltest.Op{Query: query, Variables: vars, Bearer: token})
-		}
-		if r := do(b, admin, usersOp, nil); r.Code() != "FORBIDDEN" {
+		if r := doAs(t, b, admin, usersOp, nil); r.Code() != "FORBIDDEN" {
 			t.Fatalf("users without the role = %s, want FORBIDDEN", r.Body)
 		}
-		if r := do(b, "", usersOp, nil); r.Code() != "UNAUTHENTICATED" {
+		if r := doAs(t, b, "", usersOp, nil); r.Code() != "UNAUTHENTICATED" {
 			t.Errorf("users without a token = %s, want UNAUTHENTICATED", r.Body)
 		}
 		// A role that is not one, in a variable (the validator does not look
 		// inside lists there): a coded refusal, not an internal error.
 		for _, roles := range []any{[]string{"admin"}, "admin", []int{1}} {
-			if r := do(b, admin, setRolesOp, map[string]any{"id": "x", "roles": roles}); r.Code() != "BAD_USER_INPUT" && r.Code() != "GRAPHQL_VALIDATION_FAILED" {
+			if r := doAs(t, b, admin, setRolesOp, map[string]any{"id": "x", "roles": roles}); r.Code() != "BAD_USER_INPUT" && r.Code() != "GRAPHQL_VALIDATION_FAILED" {
 				t.Errorf("setUserRoles(roles: %v) = %s, want BAD_USER_INPUT or GRAPHQL_VALIDATION_FAILED", roles, r.Body)
 			}
 		}
 		if out := adminCommand(t, a, "grant", "Root@Example.com"); !strings.Contains(out, "ADMIN") {
 			t.Errorf("admin grant said %q", out)
 		}
-		if r := do(b, admin, meWithRolesOp, nil); !r.Has(`"roles":["ADMIN"]`) {
+		if r := doAs(t, b, admin, meWithRolesOp, nil); !r.Has(`"roles":["ADMIN"]`) {
 			t.Errorf("me { roles } after the grant = %s", r.Body)
 		}
 		// The command line records the change as the API would.
-		if r := do(b, admin, auditOp, nil); !r.Has(`"type":"ROLES_CHANGED"`) || !r.Has(`roles now [ADMIN], set by the command line`) {
+		if r := doAs(t, b, admin, auditOp, nil); !r.Has(`"type":"ROLES_CHANGED"`) || !r.Has(`roles now [ADMIN], set by the command line`) {
 			t.Errorf("auditEvents after twostep admin grant = %s, want ROLES_CHANGED set by the command line", r.Body)
 		}
 		if out := adminCommand(t, a, "grant", "root@example.com"); !strings.Contains(out, "unchanged") {
@@ -80,16 +67,16 @@ func TestAdmin(t *testing.T) {
 			}
 			Edges []struct{ Node struct{ ID, Email string } }
 		}
-		do(b, admin, usersOp, map[string]any{"first": 1}).Decode(t, "users", &page)
+		doAs(t, b, admin, usersOp, map[string]any{"first": 1}).Decode(t, "users", &page)
 		if page.TotalCount != 2 || len(page.Edges) != 1 || !page.PageInfo.HasNextPage || page.Edges[0].Node.Email != "root@example.com" {
 			t.Fatalf("users(first: 1) = %+v", page)
 		}
-		do(a, admin, usersOp, map[string]any{"first": 1, "after": page.PageInfo.EndCursor}).Decode(t, "users", &page)
+		doAs(t, a, admin, usersOp, map[string]any{"first": 1, "after": page.PageInfo.EndCursor}).Decode(t, "users", &page)
 		if len(page.Edges) != 1 || page.PageInfo.HasNextPage || page.Edges[0].Node.Email != "bob@example.com" {
 			t.Fatalf("users(after) = %+v", page)
 		}
 		bobID := page.Edges[0].Node.ID
-		do(a, admin, usersOp, map[string]any{"query": "BOB"}).Decode(t, "users", &page)
+		doAs(t, a, admin, usersOp, map[string]any{"query": "BOB"}).Decode(t, "users", &page)
 		if page.TotalCount != 1 || page.Edges[0].Node.ID != bobID {
 			t.Errorf("users(query: BOB) = %+v", page)
 		}
@@ -111,25 +98,25 @@ func TestAdmin(t *testing.T) {
 			{"setUserRoles(userId: NUL)", setRolesOp, map[string]any{"id": nul, "roles": []string{}}, "BAD_USER_INPUT", `"field":"userId"`},
 			{"revokeUserSessions(userId: NUL)", revokeUserOp, map[string]any{"id": nul}, "", `"revokedSessions":0`},
 		} {
-			if r := do(a, admin, c.query, c.vars); r.Code() != c.code || !r.Has(c.has) {
+			if r := doAs(t, a, admin, c.query, c.vars); r.Code() != c.code || !r.Has(c.has) {
 				t.Errorf("%s = %s, want code %q and %s", c.name, r.Body, c.code, c.has)
 			}
 		}
-		if r := do(a, admin, revokeUserOp, map[string]any{"id": strings.ToUpper(bobID)}); !r.Has(`"revokedSessions":1`) {
+		if r := doAs(t, a, admin, revokeUserOp, map[string]any{"id": strings.ToUpper(bobID)}); !r.Has(`"revokedSessions":1`) {
 			t.Errorf("revokeUserSessions = %s", r.Body)
 		}
-		if r := do(b, bob, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {
+		if r := doAs(t, b, bob, gqltest.MeOp, nil); r.Code() != "UNAUTHENTICATED" {
 			t.Errorf("me of bob after revokeUserSessions = %s", r.Body)
 		}
-		if r := do(b, admin, setRolesOp, map[string]any{"id": bobID, "roles": []string{"ADMIN"}}); !r.Has(`"roles":["ADMIN"]`) {
+		if r := doAs(t, b, admin, setRolesOp, map[string]any{"id": bobID, "roles": []string{"ADMIN"}}); !r.Has(`"roles":["ADMIN"]`) {
 			t.Errorf("setUserRoles = %s", r.Body)
 		}
 		// A page of users carries each one's roles (read with the page).
-		if r := do(a, admin, usersOp, nil); strings.Count(r.Body, `"roles":["ADMIN"]`) != 2 || r.Code() != "" {
+		if r := doAs(t, a, admin, usersOp, nil); strings.Count(r.Body, `"roles":["ADMIN"]`) != 2 || r.Code() != "" {
 			t.Errorf("users { roles } with two administrators = %s", r.Body)
 		}
 		adminCommand(t, b, "revoke", "root@example.com")
-		if r := do(a, admin, auditOp, nil); r.Code() != "FORBIDDEN" {
+		if r := doAs(t, a, admin, auditOp, nil); r.Code() != "FORBIDDEN" {
 			t.Errorf("auditEvents after the revocation, same token = %s, want FORBIDDEN", r.Body)
 		}
 	})

@@ -10,35 +10,11 @@ import (
 
 	"github.com/twostep/twostep/internal/apptest"
 	"github.com/twostep/twostep/internal/gqltest"
-	"github.com/twostep/twostep/store/storetest"
 )
 
 // The phone-ownership rules over HTTP, on SQLite and PostgreSQL: every
 // step of them is proven in auth (sends_test.go); here they meet the real
 // store, the real Twilio client and, on PostgreSQL, two replicas.
-
-// servers starts one SQLite server, or two replicas on one fresh
-// PostgreSQL database, with env.
-func servers(t *testing.T, dialect string, env map[string]string) []*apptest.Server {
-	t.Helper()
-	if dialect == "sqlite" {
-		return []*apptest.Server{apptest.Start(t, apptest.Options{Env: env})}
-	}
-	replicas, _ := startReplicas(t, 2, env)
-	return replicas
-}
-
-func forEachStore(t *testing.T, test func(t *testing.T, dialect string)) {
-	for _, d := range []string{"sqlite", "postgres"} {
-		t.Run(d, func(t *testing.T) {
-			t.Parallel()
-			if d == "postgres" {
-				storetest.SkipWithoutPostgres(t)
-			}
-			test(t, d)
-		})
-	}
-}
 
 // TestPhoneTaken: a verified number belongs to one account. Registering
 // it again answers PHONE_TAKEN at the phone field, and an account that

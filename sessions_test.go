@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -176,14 +175,9 @@ func TestJWKS(t *testing.T) {
 		t.Fatalf("twostep keygen -set = %s: not usable as JWT_SIGNING_KEYS: %v", set.String(), err)
 	}
 	srv := apptest.Start(t, apptest.Options{Env: map[string]string{"JWT_SECRET": "", "JWT_SIGNING_KEYS": `{"keys":[` + key.String() + `]}`}})
-	resp, err := http.Get(srv.URL + "/.well-known/jwks.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.Header.Get("Cache-Control") != "public, max-age=600" || strings.Contains(string(body), `"d"`) || !strings.Contains(string(body), `"ES256"`) {
-		t.Fatalf("GET /.well-known/jwks.json = %s %v, want the public ES256 key, cacheable for 10 minutes", body, resp.Header)
+	_, h, body := get(t, srv, "/.well-known/jwks.json")
+	if h.Get("Cache-Control") != "public, max-age=600" || strings.Contains(body, `"d"`) || !strings.Contains(body, `"ES256"`) {
+		t.Fatalf("GET /.well-known/jwks.json = %s %v, want the public ES256 key, cacheable for 10 minutes", body, h)
 	}
 	tok := srv.SignIn(t, "ada@example.com", apptest.NextPhone())
 	keys := &twostepKeys{url: srv.URL + "/.well-known/jwks.json"}
