@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -33,10 +32,12 @@ func (s *Service) takeAttempt(ctx context.Context, acct, userID string) (*attemp
 		return s.limits.allowAttempt(taken, now)
 	})
 	if err != nil {
-		var ae *Error
-		if errors.As(err, &ae) {
-			s.limitEvent(ctx, ae.Limit, key, userID, now.Add(ae.RetryAfter).Truncate(time.Second))
-			return nil, s.refuse(ctx, ae)
+		var r *attemptRefused
+		if errors.As(err, &r) {
+			// The event is keyed by the exact end, not by RetryAfter, which
+			// is rounded up to a whole second for clients.
+			s.limitEvent(ctx, r.limit, key, userID, r.until)
+			return nil, s.refuse(ctx, errRateLimited(r.limit, r.until.Sub(now), r))
 		}
 		return nil, storeErr(err)
 	}
@@ -47,7 +48,8 @@ func (s *Service) takeAttempt(ctx context.Context, acct, userID string) (*attemp
 // given the account's logged attempts (oldest first): not while the daily
 // or the hourly cap is reached (until the oldest failure counted is a day,
 // or an hour, old: never for good), and, past the free failures, only once
-// the doubling block since the last one has passed.
+// the doubling block since the last one has passed. A refusal is an
+// *attemptRefused, with the exact time it ends.
 func (l Limits) allowAttempt(taken []time.Time, now time.Time) error {
 	for _, cap := range []struct {
 		name   string
@@ -66,21 +68,26 @@ func (l Limits) allowAttempt(taken []time.Time, now time.Time) error {
 			}
 		}
 		if n >= cap.max {
-			return accountRefusal(cap.name, oldest.Add(cap.window).Sub(now))
+			return &attemptRefused{cap.name, oldest.Add(cap.window)}
 		}
 	}
 	if n := len(taken); n >= l.AccountFreeFailures {
 		block := min(time.Second<<min(n-l.AccountFreeFailures, 20), l.AccountMaxBlock)
 		if until := taken[n-1].Add(block); now.Before(until) {
-			return accountRefusal("account_block", until.Sub(now))
+			return &attemptRefused{"account_block", until}
 		}
 	}
 	return nil
 }
 
-func accountRefusal(limit string, retryAfter time.Duration) error {
-	return errRateLimited(limit, retryAfter, fmt.Errorf("auth: limit %s", limit))
+// attemptRefused is an account limit reached, and when it lets attempts
+// through again.
+type attemptRefused struct {
+	limit string
+	until time.Time
 }
+
+func (e *attemptRefused) Error() string { return "auth: limit " + e.limit }
 
 // spend keeps the attempt in the log: its check failed.
 func (a *attempt) spend() {

@@ -109,6 +109,11 @@ func (s *Service) limitEvent(ctx context.Context, limit, key, userID string, win
 // RunEvents writes buffered events in batches until ctx ends, then writes
 // what is left (for up to 5 seconds). Every replica runs it.
 func (s *Service) RunEvents(ctx context.Context) {
+	// Writes outlive ctx: an event taken from the buffer as ctx ends (the
+	// select below picks either case when both are ready) is written, not
+	// failed with the canceled context. The store's own timeout bounds
+	// each write.
+	write := context.WithoutCancel(ctx)
 	batch := make([]*store.Event, 0, eventBatch)
 	flush := func(ctx context.Context) {
 		if len(batch) == 0 {
@@ -143,9 +148,9 @@ func (s *Service) RunEvents(ctx context.Context) {
 					break drain
 				}
 			}
-			flush(ctx)
+			flush(write)
 		case <-ctx.Done():
-			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			final, cancel := context.WithTimeout(write, 5*time.Second)
 			defer cancel()
 			for {
 				select {
