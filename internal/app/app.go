@@ -227,16 +227,18 @@ func (a *App) HashStats() hashlimit.Stats { return a.limiter.Stats() }
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := httpedge.NewServer(a.handler, a.cfg.RequestTimeout, a.log)
 	a.log.Info("listening", "addr", ln.Addr().String(), "env", a.cfg.EnvName())
-	janitorCtx, stopJanitor := context.WithCancel(ctx)
-	defer stopJanitor()
-	go a.janitor(janitorCtx)
-	go a.outbox(janitorCtx)
 	// Security events are written by a goroutine of their own; it stops
-	// last, after the requests in flight, and writes what is left.
+	// last, after the requests in flight and the outbox, and writes what
+	// is left.
 	eventsCtx, stopEvents := context.WithCancel(context.WithoutCancel(ctx))
 	eventsDone := make(chan struct{})
 	go func() { a.svc.RunEvents(eventsCtx); close(eventsDone) }()
 	defer func() { stopEvents(); <-eventsDone }()
+	janitorCtx, stopJanitor := context.WithCancel(ctx)
+	outboxDone := make(chan struct{})
+	go a.janitor(janitorCtx)
+	go func() { a.outbox(janitorCtx); close(outboxDone) }()
+	defer func() { stopJanitor(); <-outboxDone }() // its last send's events go in before the final write
 	// Metrics stay up while requests drain.
 	metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 	metricsDone := make(chan struct{})
